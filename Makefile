@@ -1,0 +1,45 @@
+# llmrec-mini: `make run` starts the playground, `make test` runs every test. Both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PORT   ?= 8501
+SHARED ?= ../shared/data
+
+.PHONY: setup run test test-fast docs serve-docs bench notes-sync clean
+
+# Create the venv and install the package with all extras. If torch is already installed in the
+# venv (e.g. the CPU wheel CI puts there), pin it so pip never swaps it for another build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-pin.txt 2>/dev/null || : > $(VENV)/torch-pin.txt
+	$(PY) -m pip install -q -c $(VENV)/torch-pin.txt -e ".[all]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/streamlit run streamlit_app/app.py --server.port $(PORT) --server.headless true
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not notebook"
+
+docs: setup
+	$(PY) scripts/execute_notes.py
+	$(VENV)/bin/mkdocs build --strict
+
+serve-docs: docs
+	$(VENV)/bin/mkdocs serve --no-livereload
+
+bench: setup
+	$(VENV)/bin/llmrec-mini bench all --data-root $(SHARED)
+
+notes-sync: setup
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+
+clean:
+	rm -rf site .pytest_cache build *.egg-info

@@ -1,0 +1,229 @@
+"""mkdocs hook: executed notes at their hub paths, "coming" hub pages, and offline math and diagrams.
+
+1. **Notes.** A note ``notebooks/<page>.py`` is rendered (by mkdocs-jupyter, never re-executed) from
+   its executed copy ``build/notes/<page>.ipynb`` (``$LLMREC_EXECUTED_NOTES``), added to the site as
+   ``<page>.ipynb``: same URL as ``<page>.md`` would have. Links to ``<page>.md`` in pages and nav
+   are pointed at it. A missing, stale (source changed since) or failed executed copy is a warning,
+   so ``mkdocs build --strict`` fails with what to run.
+2. **Coming pages.** Hub pages listed in ``nav`` that have neither a ``docs/<page>.md`` nor a note
+   are dropped from the nav, and every link to them becomes plain text marked *coming*.
+3. **Notebook HTML.** nbconvert's CDN MathJax 2 and mermaid loaders are removed; mermaid blocks
+   become Material's ``<pre class="mermaid">`` (mkdocs-jupyter #241); links in notes resolve like
+   page links; ``docs/javascripts/mathjax.js`` typesets notebook Markdown too (#227).
+4. **Vendored JS.** MathJax and mermaid fetched by ``scripts/fetch_webassets.py`` are served from the
+   site (``assets/vendor/``); without them the site falls back to CDNs (logged).
+"""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import logging
+import posixpath
+import re
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import fetch_webassets  # noqa: E402
+import notelib  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.notes")
+COMING = '<span class="llmrec-coming" title="this page is not written yet">coming</span>'
+
+_state: dict = {"coming": set(), "notes": {}, "smoke": set()}  # rebuilt by on_files on every build
+
+
+# ---------------------------------------------------------------------------------------------
+# config: repository link, MathJax and mermaid sources
+# ---------------------------------------------------------------------------------------------
+def on_config(config):
+    if not config.repo_url:
+        config.repo_url, config.repo_name = notelib.REPO_URL, notelib.REPO_SLUG
+    scripts = []
+    for asset in fetch_webassets.ASSETS:
+        if asset.available():
+            scripts += [asset.site_path(m) for m in asset.files]
+        elif asset.cdn:
+            log.info("%s not fetched (python scripts/fetch_webassets.py): loading it from %s", asset.name, asset.cdn)
+            scripts.append(asset.cdn)
+    config.extra_javascript.extend(scripts)  # after docs/javascripts/mathjax.js, which configures MathJax
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# files and nav (before mkdocs-jupyter's on_files, so it wraps the notebooks we add)
+# ---------------------------------------------------------------------------------------------
+def _nav_paths(nav) -> list[str]:
+    out = []
+    for entry in nav or []:
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+        if isinstance(value, list):
+            out += _nav_paths(value)
+        elif isinstance(value, str) and not re.match(r"^[a-z]+://", value):
+            out.append(value)
+    return out
+
+
+def _rewrite_nav(nav, notes: dict[str, str], coming: set[str]):
+    out = []
+    for entry in nav:
+        title, value = next(iter(entry.items())) if isinstance(entry, dict) else (None, entry)
+        if isinstance(value, list):
+            value = _rewrite_nav(value, notes, coming)
+            if not value:
+                continue
+        elif value in coming:
+            continue
+        elif value in notes:
+            value = notes[value]
+        out.append({title: value} if title is not None else value)
+    return out
+
+
+def _executed_problem(note: notelib.Note, exe: Path) -> str:
+    run = f"`python scripts/execute_notes.py {note.page}` (or `make docs`)"
+    if not exe.is_file():
+        failed = exe.with_suffix(".failed.ipynb")
+        if failed.is_file():
+            return f"note {note.page} failed to execute (see {failed}); fix it and run {run}"
+        return f"note {note.page} has not been executed ({exe} is missing); run {run}"
+    nb = json.loads(exe.read_text(encoding="utf-8"))
+    stamp = nb.get("metadata", {}).get(notelib.META_KEY, {})
+    if stamp.get("source_sha256") != notelib.source_sha256(note):
+        return f"note {note.page} changed since it was executed ({exe}); run {run}"
+    errors = [o for c in nb.get("cells", []) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        return f"executed note {exe} holds {len(errors)} error output(s); fix the note and run {run}"
+    return ""
+
+
+@event_priority(100)
+def on_files(files, config):
+    hub = [p for p in _nav_paths(config.nav) if p.endswith((".md", ".ipynb"))]
+    hub = [p[: -len(".ipynb")] + ".md" if p.endswith(".ipynb") else p for p in hub]
+    out_dir = notelib.executed_dir()
+    notes: dict[str, str] = {}  # hub path (x.md) -> site path (x.ipynb) of every rendered note
+    smoke = set()
+    for f in list(files):
+        if f.src_uri.endswith(".ipynb"):
+            raise PluginError(f"docs/{f.src_uri}: notebooks live in notebooks/<page>.py (see docs/contributing.md)")
+    for note in notelib.discover_notes():
+        if files.get_file_from_path(note.md_path) is not None:
+            raise PluginError(f"page {note.md_path} exists twice: docs/{note.md_path} and {note.py}; keep one")
+        exe = note.executed(out_dir)
+        problem = _executed_problem(note, exe)
+        if problem:
+            log.warning(problem)
+            continue
+        # a plain File rooted at the executed-notes folder (mkdocs-jupyter's wrapper cannot take File.generated)
+        files.append(File(note.site_path, src_dir=str(out_dir), dest_dir=config.site_dir,
+                          use_directory_urls=config.use_directory_urls))
+        notes[note.md_path] = note.site_path
+        if notelib.stamp_of(exe).get("smoke"):
+            smoke.add(note.site_path)
+    coming = {p for p in hub if p not in notes and files.get_file_from_path(p) is None}
+    if config.nav:
+        config.nav = _rewrite_nav(config.nav, notes, coming)
+    for asset in fetch_webassets.ASSETS:
+        if asset.available():
+            for m in asset.files:
+                files.append(File.generated(config, asset.site_path(m), abs_src_path=str(asset.local(m))))
+    _state.update(coming=coming, notes=notes, smoke=smoke)
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# links: Markdown pages (before mkdocs validates them) and notebook HTML
+# ---------------------------------------------------------------------------------------------
+_MD_LINK = re.compile(r"(?<!!)\[(?P<text>(?:[^\[\]]|\[[^\[\]]*\])*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")  # an inline code span: matching backtick runs
+
+
+def _target(target: str, src_uri: str) -> tuple[str, str] | None:
+    """Docs-relative path and #fragment of a relative link to a page, else None."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith(("/", "#")):
+        return None
+    path, _, frag = target.partition("#")
+    if not path.endswith((".md", ".ipynb")):
+        return None
+    full = posixpath.normpath(posixpath.join(posixpath.dirname(src_uri), path))
+    if full.endswith(".ipynb"):
+        full = full[: -len(".ipynb")] + ".md"
+    return full, (f"#{frag}" if frag else "")
+
+
+def _rewrite_md_link(m: re.Match, src_uri: str) -> str:
+    found = _target(m.group("target"), src_uri)
+    if found is None:
+        return m.group(0)
+    path, frag = found
+    if path in _state["coming"]:
+        return f"{m.group('text')} {COMING}"
+    if path in _state["notes"]:
+        rel = posixpath.relpath(_state["notes"][path], posixpath.dirname(src_uri) or ".")
+        return f"[{m.group('text')}]({rel}{frag}{m.group('title') or ''})"
+    return m.group(0)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri.endswith(".ipynb"):
+        return markdown
+    out, fenced = [], False
+    for line in markdown.splitlines(keepends=True):
+        if _FENCE.match(line):
+            fenced = not fenced
+        out.append(line if fenced else _rewrite_md_line(line, page.file.src_uri))
+    return "".join(out)
+
+
+def _rewrite_md_line(line: str, src_uri: str) -> str:
+    """Rewrite the links of one line, leaving `inline code` untouched."""
+    out, pos = [], 0
+    for code in _CODE_SPAN.finditer(line):
+        out.append(_MD_LINK.sub(lambda m: _rewrite_md_link(m, src_uri), line[pos:code.start()]))
+        out.append(code.group(0))
+        pos = code.end()
+    out.append(_MD_LINK.sub(lambda m: _rewrite_md_link(m, src_uri), line[pos:]))
+    return "".join(out)
+
+
+_NB_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+_NB_MERMAID_JS = re.compile(r"<script type=\"module\">\s*document\.addEventListener\(\"DOMContentLoaded\".*?"
+                            r"<!-- End of mermaid configuration -->", re.S)
+_NB_MERMAID = re.compile(r"<div class=\"jp-Mermaid\">\s*<pre class=\"mermaid\">\s*(.*?)</pre>\s*</div>", re.S)
+_HTML_LINK = re.compile(r"<a\s+href=\"(?P<href>[^\"]+)\"(?P<attrs>[^>]*)>(?P<text>.*?)</a>", re.S)
+
+
+def _rewrite_html_link(m: re.Match, page, files) -> str:
+    found = _target(html_lib.unescape(m.group("href")), page.file.src_uri)
+    if found is None:
+        return m.group(0)
+    path, frag = found
+    if path in _state["coming"]:
+        return f"{m.group('text')} {COMING}"
+    target = files.get_file_from_path(_state["notes"].get(path, path))
+    if target is None:
+        log.warning("Doc file '%s' contains a link '%s', but the target '%s' is not found among documentation "
+                    "files.", page.file.src_uri, m.group("href"), path)
+        return m.group(0)
+    return f'<a href="{target.url_relative_to(page.file)}{frag}"{m.group("attrs")}>{m.group("text")}</a>'
+
+
+def on_page_content(html, page, config, files):
+    if page.file.src_uri not in _state["notes"].values():
+        return html
+    html = _NB_MATHJAX.sub("", html)
+    html = _NB_MERMAID_JS.sub("", html)
+    html = _NB_MERMAID.sub(lambda m: f'<pre class="mermaid"><code>{m.group(1).strip()}</code></pre>', html)
+    html = _HTML_LINK.sub(lambda m: _rewrite_html_link(m, page, files), html)
+    if page.file.src_uri in _state["smoke"]:
+        html = ('<div class="admonition warning"><p class="admonition-title">Smoke run</p><p>This copy of the '
+                f'page was executed at smoke size (<code>{notelib.SMOKE_ENV}=1</code>): its numbers are not the '
+                'ones the text discusses. Run <code>make docs</code> for the full-size page.</p></div>\n') + html
+    return html

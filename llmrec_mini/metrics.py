@@ -1,0 +1,58 @@
+"""Ranking metrics over the full catalog, one held-out target per user.
+
+With one target per user and its 1-based rank r in the model's ranking of the *whole* catalog
+(never a sample of negatives):
+
+* Recall@K = HR@K = 1[r <= K]
+* NDCG@K   = 1[r <= K] / log2(r + 1)      (the ideal DCG is 1: one relevant item)
+* MRR@K    = 1[r <= K] / r
+
+averaged over users. Ranks come from a top-K list (`rank_in_topk`), so generative models that only
+produce K items are scored exactly like models that score every item. Whether items already in the
+user's history are excluded from the ranking is decided by the caller (`evaluate.py`, default: excluded).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def rank_in_topk(topk: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """1-based rank of each target in its row of `topk` (B, K); 0 where the target is not in the list."""
+    topk, targets = np.asarray(topk), np.asarray(targets)
+    hit = topk == targets[:, None]
+    return np.where(hit.any(1), hit.argmax(1) + 1, 0)
+
+
+def recall_at_k(ranks: np.ndarray, k: int) -> float:
+    ranks = np.asarray(ranks)
+    return float(np.mean((ranks > 0) & (ranks <= k))) if len(ranks) else 0.0
+
+
+def ndcg_at_k(ranks: np.ndarray, k: int) -> float:
+    ranks = np.asarray(ranks, dtype=float)
+    hit = (ranks > 0) & (ranks <= k)
+    return float(np.mean(np.where(hit, 1.0 / np.log2(np.where(hit, ranks, 1) + 1), 0.0))) if len(ranks) else 0.0
+
+
+def mrr_at_k(ranks: np.ndarray, k: int) -> float:
+    ranks = np.asarray(ranks, dtype=float)
+    hit = (ranks > 0) & (ranks <= k)
+    return float(np.mean(np.where(hit, 1.0 / np.where(hit, ranks, 1), 0.0))) if len(ranks) else 0.0
+
+
+def coverage_at_k(topk: np.ndarray, n_items: int, k: int) -> float:
+    """Share of the catalog that appears in at least one user's top-K."""
+    return len(np.unique(np.asarray(topk)[:, :k])) / n_items if n_items else 0.0
+
+
+def ranking_metrics(topk: np.ndarray, targets: np.ndarray, ks=(5, 10), n_items: int | None = None) -> dict:
+    """All metrics for every K, named like `recall@10`."""
+    ranks = rank_in_topk(topk, targets)
+    out = {}
+    for k in ks:
+        out[f"recall@{k}"] = recall_at_k(ranks, k)
+        out[f"ndcg@{k}"] = ndcg_at_k(ranks, k)
+        out[f"mrr@{k}"] = mrr_at_k(ranks, k)
+        if n_items:
+            out[f"coverage@{k}"] = coverage_at_k(topk, n_items, k)
+    return out

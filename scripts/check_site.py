@@ -1,0 +1,182 @@
+"""Look at the built site in a real browser, offline: ``python scripts/check_site.py site/ [PAGE ...]``.
+
+Serves the built site on 127.0.0.1 with ``python -m http.server``, opens each page in headless
+Chromium with every other host unresolvable (so nothing can come from a CDN), and checks that
+
+* every formula was typeset by MathJax (``mjx-container`` elements, no MathJax error),
+* every mermaid block became a diagram (Material replaces ``pre.mermaid`` with ``div.mermaid``),
+* the server saw no request that failed (404s for scripts, styles, fonts, notebooks).
+
+Screenshots go to ``--out`` (default ``build/screenshots/<page>.png``). Prints one line per page and
+exits 1 when any check fails. Pages default to the home page and every executed note.
+"""
+from __future__ import annotations
+
+import argparse
+import html.parser
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notelib  # noqa: E402
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-default-apps", "--mute-audio",
+    # offline: any host but the local server fails to resolve
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+def find_chromium() -> str | None:
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+class _Counter(html.parser.HTMLParser):
+    """Counts what the checks need in an HTML document (static page or dumped DOM)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mjx = self.mjx_errors = self.pre_mermaid = self.div_mermaid = self.arithmatex = 0
+        self.in_md = 0  # depth inside a rendered notebook Markdown cell
+        self.nb_math = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        self.mjx += tag == "mjx-container"
+        self.mjx_errors += tag == "mjx-merror" or "data-mjx-error" in a
+        self.pre_mermaid += tag == "pre" and "mermaid" in cls
+        self.div_mermaid += tag == "div" and "mermaid" in cls
+        self.arithmatex += "arithmatex" in cls
+        if self.in_md:
+            self.in_md += 1
+        elif "jp-RenderedMarkdown" in cls:
+            self.in_md = 1
+
+    def handle_endtag(self, tag):
+        if self.in_md:
+            self.in_md -= 1
+
+    def handle_data(self, data):
+        if self.in_md and re.search(r"\$[^$\s][^$]*\$", data):
+            self.nb_math = True
+
+
+def count(doc: str) -> _Counter:
+    c = _Counter()
+    c.feed(doc)
+    return c
+
+
+@dataclass
+class PageReport:
+    page: str
+    screenshot: str
+    problems: list[str] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _chromium(chromium: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budget_ms: int,
+               screenshot: bool = True) -> PageReport:
+    rel = page.strip("/")
+    static = (site / rel / "index.html") if rel else site / "index.html"
+    shot = out / f"{rel.replace('/', '_') or 'index'}.png"
+    report = PageReport(page or "/", str(shot))
+    if not static.is_file():
+        report.problems.append(f"{static} is not in the built site")
+        return report
+    before = count(static.read_text(encoding="utf-8"))
+    url = f"{base}/{rel}/" if rel else f"{base}/"
+    timing = [f"--virtual-time-budget={budget_ms}", "--run-all-compositor-stages-before-draw"]
+    dom = _chromium(chromium, [*timing, "--dump-dom", url], timeout=120).stdout
+    after = count(dom)
+    if screenshot:
+        _chromium(chromium, [*timing, "--window-size=1280,1600", f"--screenshot={shot}", url], timeout=120)
+    report.facts = {"math_before": before.arithmatex + int(before.nb_math), "mjx": after.mjx,
+                    "mermaid_blocks": before.pre_mermaid, "mermaid_rendered": after.div_mermaid}
+    if not dom.strip():
+        report.problems.append("Chromium returned no DOM")
+    if (before.arithmatex or before.nb_math) and after.mjx == 0:
+        report.problems.append("the page has math but MathJax typeset nothing")
+    if after.mjx_errors:
+        report.problems.append(f"{after.mjx_errors} MathJax errors")
+    if before.pre_mermaid and (after.div_mermaid < before.pre_mermaid or after.pre_mermaid):
+        report.problems.append(f"{before.pre_mermaid} mermaid blocks, {after.div_mermaid} rendered")
+    if screenshot and not shot.is_file():
+        report.problems.append("no screenshot was written")
+    return report
+
+
+def default_pages() -> list[str]:
+    return [""] + [f"{n.page}/" for n in notelib.discover_notes()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("site", type=Path, help="the built site folder (mkdocs build -d ...)")
+    ap.add_argument("pages", nargs="*", help="page paths such as '' (home) or overview/ (default: home + notes)")
+    ap.add_argument("--out", type=Path, default=notelib.ROOT / "build" / "screenshots")
+    ap.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual time per page")
+    ap.add_argument("--no-screenshots", action="store_true", help="only check the rendered DOM")
+    ap.add_argument("--json", action="store_true", help="print the reports as JSON")
+    args = ap.parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        print("no Chromium found (apt-get install chromium)", file=sys.stderr)
+        return 2
+    site = args.site.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log_path = args.out / "http.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                   "--directory", str(site)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(50):  # wait for the server
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        reports = [check_page(chromium, base, site, p, args.out, args.budget_ms, not args.no_screenshots)
+                   for p in (args.pages or default_pages())]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    failed_requests = [line.strip() for line in log_path.read_text().splitlines()
+                       if re.search(r'" (4\d\d|5\d\d) ', line) and "favicon" not in line]
+    if args.json:
+        print(json.dumps({"pages": [r.__dict__ for r in reports], "failed_requests": failed_requests}, indent=2))
+    else:
+        for r in reports:
+            print(f"{'ok  ' if not r.problems else 'FAIL'} {r.page:<40} {r.facts} {'; '.join(r.problems)}")
+        for line in failed_requests:
+            print(f"FAIL request: {line}")
+    return 1 if failed_requests or any(r.problems for r in reports) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

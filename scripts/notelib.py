@@ -1,0 +1,330 @@
+"""The notes of the site: where they live, how they pair with Colab notebooks, run and are checked.
+
+A *note* is a jupytext percent script ``notebooks/<page>.py``. Its page on the site is the hub path
+``<page>.md`` (``notebooks/overview.py`` -> ``overview/``, ``notebooks/plum/main.py`` -> ``plum/main/``).
+Beside it lies ``notebooks/<page>.ipynb``: the same cells, output-free, committed for Colab.
+
+Life of a note (every step is a function here, used by the scripts, the mkdocs hook and the tests):
+
+1. ``pair_note``       writes the ``.ipynb`` from the ``.py`` (the ``.py`` is the source of truth);
+2. ``pairing_problems`` / ``convention_problems`` say what is wrong with a note, in words;
+3. ``execute_note``    runs it in a fresh ``python3`` kernel with nbclient (per-cell timeout, errors
+   are fatal) and writes the executed copy to ``executed_dir()/<page>.ipynb`` (a build output,
+   never committed), stamped with the SHA-256 of the source so stale copies are caught;
+4. the mkdocs hook ``docs/hooks/notes.py`` renders that copy at the hub path.
+
+This module imports only the standard library at import time (the hook and tests import it).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTES_DIR = ROOT / "notebooks"
+DOCS_DIR = ROOT / "docs"
+
+# The one place that names the GitHub repository (Colab badges, the Colab install cell, the site's repo link).
+REPO_SLUG = "llmrec-mini/llmrec-mini"
+REPO_REF = "main"  # branch or tag that badges and the install cell point at
+REPO_URL = f"https://github.com/{REPO_SLUG}"
+
+EXECUTED_ENV = "LLMREC_EXECUTED_NOTES"  # where executed notes go / are read from
+DEFAULT_EXECUTED_DIR = ROOT / "build" / "notes"
+SMOKE_ENV = "LLMREC_SMOKE"
+DEFAULT_TIMEOUT = 600  # seconds per cell
+COLAB_TAG = "colab-install"
+PARAMETERS_TAG = "parameters"
+META_KEY = "llmrec"  # notebook metadata key holding the execution stamp
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+# The pages of the knowledge base the site mirrors (shared/KNOWLEDGE_BASE.md), as site paths, in hub
+# order. The hub (docs/index.md) and the nav (mkdocs.yml) list exactly these; the tests check it.
+KB_PAGES = (
+    "main.md", "FLARE.md", "LUMEN.md", "dialogue_recommender_systems.md",
+    "vista_architecture.md", "quasi_linear_attention.md",
+    "llm_candidate_generation_approaches.md", "linkedin_large_scale_retrieval.md", "onepiece_framework/main.md",
+    "recgpt/main.md", "onerec_think/main.md", "plum/main.md", "tiger.md",
+    "concept/concept_adaptive_user_layers.md", "overview.md",
+    "llm/models/generative_models.md", "llm/llm_architectures_comparison.md",
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note, named by its page path without suffix (``"overview"``, ``"plum/main"``)."""
+
+    page: str
+
+    @property
+    def py(self) -> Path:
+        return NOTES_DIR / f"{self.page}.py"
+
+    @property
+    def ipynb(self) -> Path:
+        return NOTES_DIR / f"{self.page}.ipynb"
+
+    @property
+    def md_path(self) -> str:
+        """The hub path of the page (``overview.md``): what the hub and other pages link to."""
+        return f"{self.page}.md"
+
+    @property
+    def site_path(self) -> str:
+        """The docs-relative path mkdocs sees (``overview.ipynb``); the URL is the same as for ``.md``."""
+        return f"{self.page}.ipynb"
+
+    def executed(self, out_dir: Path | None = None) -> Path:
+        return (out_dir or executed_dir()) / f"{self.page}.ipynb"
+
+
+def executed_dir() -> Path:
+    """Where executed notes are written and read: ``$LLMREC_EXECUTED_NOTES`` or ``build/notes``."""
+    return Path(os.environ.get(EXECUTED_ENV) or DEFAULT_EXECUTED_DIR).resolve()
+
+
+def discover_notes(names: Iterable[str] | None = None) -> list[Note]:
+    """All notes (``notebooks/**/*.py`` not starting with ``_``), or the ones named.
+
+    A name may be a page (``plum/main``), a hub path (``plum/main.md``) or a file path
+    (``notebooks/plum/main.py``/``.ipynb``).
+    """
+    if names:
+        notes = [Note(_page_of(n)) for n in names]
+        missing = [n.py for n in notes if not n.py.is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such note: {', '.join(map(str, missing))} (notes are notebooks/<page>.py)")
+        return notes
+    found = []
+    for py in sorted(NOTES_DIR.rglob("*.py")):
+        rel = py.relative_to(NOTES_DIR)
+        if any(part.startswith(("_", ".")) for part in rel.parts):
+            continue
+        found.append(Note(rel.with_suffix("").as_posix()))
+    return found
+
+
+def _page_of(name: str) -> str:
+    p = Path(name)
+    if p.suffix in (".py", ".ipynb", ".md"):
+        p = p.with_suffix("")
+    parts = p.parts
+    if parts and parts[0] == "notebooks":
+        parts = parts[1:]
+    if not parts:
+        raise ValueError(f"not a note name: {name!r}")
+    return Path(*parts).as_posix()
+
+
+# ---------------------------------------------------------------------------------------------
+# Colab: badge and install cell
+# ---------------------------------------------------------------------------------------------
+def colab_url(page: str) -> str:
+    return f"https://colab.research.google.com/github/{REPO_SLUG}/blob/{REPO_REF}/notebooks/{page}.ipynb"
+
+
+def colab_badge(page: str) -> str:
+    """The Markdown badge every note's first Markdown cell carries (a Markdown image link, not raw HTML)."""
+    return f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(page)})"
+
+
+def install_cell_source() -> str:
+    """The first code cell of every note (tagged ``colab-install``, hidden on the site).
+
+    It installs the package only inside Colab and only when it is missing; it pins only our package.
+    """
+    return (
+        "import importlib.util, subprocess, sys\n"
+        "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"llmrec_mini\") is None:\n"
+        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
+        f"                           \"llmrec-mini @ git+{REPO_URL}@{REPO_REF}\"])"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing (.py <-> .ipynb) and conventions
+# ---------------------------------------------------------------------------------------------
+def read_source(note: Note):
+    """The note as an nbformat notebook, read from its ``.py``."""
+    import jupytext
+
+    return jupytext.read(note.py)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+
+
+def pair_note(note: Note) -> Path:
+    """Write ``notebooks/<page>.ipynb`` from the ``.py``: same cells and tags, no outputs."""
+    import jupytext
+
+    nb = read_source(note)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        # stable cell ids (a hash of the source) so re-pairing an unchanged note changes nothing
+        base = hashlib.sha1(f"{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
+        seen[base] = seen.get(base, 0) + 1
+        cell.id = base if seen[base] == 1 else f"{base}-{seen[base]}"
+    jupytext.write(nb, note.ipynb, fmt="ipynb")
+    return note.ipynb
+
+
+def pairing_problems(note: Note) -> list[str]:
+    """Why ``<page>.ipynb`` does not match ``<page>.py`` (empty when in sync and output-free)."""
+    import jupytext
+
+    if not note.ipynb.is_file():
+        return [f"{_rel(note.ipynb)} is missing; run `python scripts/pair_notes.py {note.page}`"]
+    py_nb, ipynb = read_source(note), jupytext.read(note.ipynb)
+    problems = []
+    a, b = _cells(py_nb), _cells(ipynb)
+    if a != b:
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        problems.append(f"{note.page}: .py and .ipynb differ from cell {first} on ({len(a)} vs {len(b)} cells); "
+                        f"edit the .py, then run `python scripts/pair_notes.py {note.page}`")
+    if any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in ipynb.cells):
+        problems.append(f"{note.page}: the committed .ipynb has outputs; run `python scripts/pair_notes.py {note.page}`")
+    return problems
+
+
+def convention_problems(note: Note) -> list[str]:
+    """What the note misses of the conventions every note follows (see docs/contributing.md)."""
+    nb = read_source(note)
+    problems = []
+    md = [c for c in nb.cells if c.cell_type == "markdown"]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not md or not re.search(r"^# \S", md[0].source, re.M):
+        problems.append("the first Markdown cell must hold the page title as a level-1 heading ('# Title')")
+    if not md or colab_url(note.page) not in md[0].source:
+        problems.append(f"the first Markdown cell must carry the Colab badge: {colab_badge(note.page)}")
+    if not code:
+        return problems + ["the note has no code cell"]
+    first = code[0]
+    tags = first.metadata.get("tags", [])
+    if COLAB_TAG not in tags:
+        problems.append(f"the first code cell must be tagged {COLAB_TAG!r} (# %% tags=[\"{COLAB_TAG}\"])")
+    src = first.source
+    if not ('"google.colab" in sys.modules' in src or "'google.colab' in sys.modules" in src) or "pip" not in src \
+            or "llmrec-mini" not in src:
+        problems.append("the first code cell must install llmrec-mini with pip only when "
+                        "'google.colab' in sys.modules (use notelib.install_cell_source())")
+    params = [c for c in code if PARAMETERS_TAG in c.metadata.get("tags", [])]
+    if len(params) != 1:
+        problems.append(f"exactly one code cell must be tagged {PARAMETERS_TAG!r} (found {len(params)})")
+    elif not re.search(r"^SEED\s*=", params[0].source, re.M) or SMOKE_ENV not in params[0].source \
+            and "smoke()" not in params[0].source:
+        problems.append(f"the {PARAMETERS_TAG!r} cell must set SEED and read {SMOKE_ENV} (or llmrec_mini.utils.smoke())")
+    if any(line.lstrip().startswith(("!", "%")) for c in code for line in c.source.splitlines()):
+        problems.append("no shell escapes or magics ('!pip', '%matplotlib'): the .py must run as a plain script")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution
+# ---------------------------------------------------------------------------------------------
+def source_sha256(note: Note) -> str:
+    return hashlib.sha256(note.py.read_bytes()).hexdigest()
+
+
+def stamp_of(executed: Path) -> dict:
+    """The execution stamp of an executed notebook (``{}`` when it has none)."""
+    try:
+        return json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get(META_KEY, {})
+    except (OSError, ValueError):
+        return {}
+
+
+def error_outputs(nb) -> list[str]:
+    """Error outputs in an executed notebook (``ename: evalue`` per error)."""
+    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def is_up_to_date(note: Note, out_dir: Path | None = None, smoke: bool = False) -> bool:
+    stamp = stamp_of(note.executed(out_dir))
+    return stamp.get("source_sha256") == source_sha256(note) and stamp.get("smoke") == smoke
+
+
+@contextlib.contextmanager
+def _kernel_env(smoke: bool) -> Iterator[None]:
+    """Environment the kernel inherits: the smoke switch, and the repo on PYTHONPATH (uninstalled checkout)."""
+    saved = {k: os.environ.get(k) for k in (SMOKE_ENV, "PYTHONPATH")}
+    os.environ[SMOKE_ENV] = "1" if smoke else "0"
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), saved["PYTHONPATH"]) if p)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@dataclass
+class ExecResult:
+    note: Note
+    ok: bool
+    seconds: float
+    path: Path  # the executed notebook (or the failed one, ``<page>.failed.ipynb``)
+    error: str = ""
+
+
+def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False,
+                 timeout: int = DEFAULT_TIMEOUT) -> ExecResult:
+    """Run a note top to bottom in a fresh ``python3`` kernel; write the executed copy.
+
+    The kernel starts in the note's folder (as in Jupyter) with ``LLMREC_SMOKE`` set from ``smoke``.
+    Any cell error or a cell running past ``timeout`` seconds fails the note: the partial notebook
+    then goes to ``<page>.failed.ipynb`` and any older ``<page>.ipynb`` is removed, so a broken note
+    never reaches the site.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    out = note.executed(out_dir)
+    failed = out.with_suffix(".failed.ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nb = read_source(note)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(note.py.parent)}})
+    start = time.perf_counter()
+    error = ""
+    with _kernel_env(smoke):
+        try:
+            client.execute()
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            error = str(exc)
+    seconds = time.perf_counter() - start
+    nb.metadata[META_KEY] = {"source_sha256": source_sha256(note), "smoke": smoke,
+                             "seconds": round(seconds, 1), "timeout": timeout}
+    if not error and error_outputs(nb):  # defensive: allow_errors=False should have raised
+        error = "; ".join(error_outputs(nb))
+    if error:
+        nbformat.write(nb, failed)
+        out.unlink(missing_ok=True)
+        return ExecResult(note, False, seconds, failed, error)
+    nbformat.write(nb, out)
+    failed.unlink(missing_ok=True)
+    return ExecResult(note, True, seconds, out)
