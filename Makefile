@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 PORT   ?= 8501
 SHARED ?= ../shared/data
 
-.PHONY: setup run test test-fast docs serve-docs bench notes-sync clean
+.PHONY: setup run test test-fast docs serve-docs check-site bench notes-sync clean
 
 # Create the venv and install the package with all extras. If torch is already installed in the
 # venv (e.g. the CPU wheel CI puts there), pin it so pip never swaps it for another build.
@@ -29,8 +29,12 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not notebook"
 
 docs: setup
+	$(PY) scripts/fetch_webassets.py
 	$(PY) scripts/execute_notes.py
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+check-site: docs
+	$(PY) scripts/check_site.py site
 
 serve-docs: docs
 	$(VENV)/bin/mkdocs serve --no-livereload

@@ -72,3 +72,11 @@ fig, ax = plt.subplots(figsize=(5, 2.5))
 ax.hist(lengths, bins=30)
 ax.set(xlabel="sequence length", ylabel="users", title="History lengths")
 plt.show()
+
+# %%
+import numpy as np
+import plotly.express as px
+
+counts = np.bincount(np.concatenate(data.interactions.sequences), minlength=data.n_items)
+px.line(y=np.sort(counts)[::-1], labels={"x": "item rank", "y": "interactions"}, log_y=True,
+        title="Item popularity (long tail)", height=320).show()

@@ -5,6 +5,7 @@ Chromium with every other host unresolvable (so nothing can come from a CDN), an
 
 * every formula was typeset by MathJax (``mjx-container`` elements, no MathJax error),
 * every mermaid block became a diagram (Material replaces ``pre.mermaid`` with ``div.mermaid``),
+* every plotly figure was drawn (plotly.js marks its div ``js-plotly-plot``),
 * the server saw no request that failed (404s for scripts, styles, fonts, notebooks).
 
 Screenshots go to ``--out`` (default ``build/screenshots/<page>.png``). Prints one line per page and
@@ -48,6 +49,7 @@ class _Counter(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.mjx = self.mjx_errors = self.pre_mermaid = self.div_mermaid = self.arithmatex = 0
+        self.plotly_divs = self.plotly_drawn = 0
         self.in_md = 0  # depth inside a rendered notebook Markdown cell
         self.nb_math = False
 
@@ -59,6 +61,8 @@ class _Counter(html.parser.HTMLParser):
         self.pre_mermaid += tag == "pre" and "mermaid" in cls
         self.div_mermaid += tag == "div" and "mermaid" in cls
         self.arithmatex += "arithmatex" in cls
+        self.plotly_divs += "plotly-graph-div" in cls
+        self.plotly_drawn += "js-plotly-plot" in cls  # added by plotly.js once a figure is drawn
         if self.in_md:
             self.in_md += 1
         elif "jp-RenderedMarkdown" in cls:
@@ -116,7 +120,8 @@ def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budge
     if screenshot:
         _chromium(chromium, [*timing, "--window-size=1280,1600", f"--screenshot={shot}", url], timeout=120)
     report.facts = {"math_before": before.arithmatex + int(before.nb_math), "mjx": after.mjx,
-                    "mermaid_blocks": before.pre_mermaid, "mermaid_rendered": after.div_mermaid}
+                    "mermaid_blocks": before.pre_mermaid, "mermaid_rendered": after.div_mermaid,
+                    "plotly_figures": before.plotly_divs, "plotly_drawn": after.plotly_drawn}
     if not dom.strip():
         report.problems.append("Chromium returned no DOM")
     if (before.arithmatex or before.nb_math) and after.mjx == 0:
@@ -125,6 +130,8 @@ def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budge
         report.problems.append(f"{after.mjx_errors} MathJax errors")
     if before.pre_mermaid and (after.div_mermaid < before.pre_mermaid or after.pre_mermaid):
         report.problems.append(f"{before.pre_mermaid} mermaid blocks, {after.div_mermaid} rendered")
+    if before.plotly_divs and after.plotly_drawn < before.plotly_divs:
+        report.problems.append(f"{before.plotly_divs} plotly figures, {after.plotly_drawn} drawn")
     if screenshot and not shot.is_file():
         report.problems.append("no screenshot was written")
     return report

@@ -43,6 +43,7 @@ DEFAULT_TIMEOUT = 600  # seconds per cell
 COLAB_TAG = "colab-install"
 PARAMETERS_TAG = "parameters"
 META_KEY = "llmrec"  # notebook metadata key holding the execution stamp
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 # The pages of the knowledge base the site mirrors (shared/KNOWLEDGE_BASE.md), as site paths, in hub
@@ -264,6 +265,39 @@ def is_up_to_date(note: Note, out_dir: Path | None = None, smoke: bool = False) 
     return stamp.get("source_sha256") == source_sha256(note) and stamp.get("smoke") == smoke
 
 
+def add_plotly_html(nb) -> int:
+    """Give every plotly figure output an HTML rendering the site can show; returns how many.
+
+    Outside a live notebook front end, plotly emits only its JSON mimetype, which nbconvert cannot
+    render, so the figure would vanish from the page. The HTML calls ``Plotly.newPlot``; plotly.js
+    itself is served by the site (from the installed plotly package, see docs/hooks/notes.py).
+    """
+    n = 0
+    for ci, cell in enumerate(nb.cells):
+        for k, out in enumerate(cell.get("outputs", [])):
+            data = out.get("data", {})
+            if PLOTLY_MIME in data and "text/html" not in data:
+                import plotly.io as pio
+
+                fig = data[PLOTLY_MIME]
+                height = (fig.get("layout") or {}).get("height") or 450
+                data["text/html"] = pio.to_html(fig, include_plotlyjs=False, full_html=False, validate=False,
+                                                div_id=f"plotly-{ci}-{k}", default_height=height)
+                n += 1
+    return n
+
+
+def plotly_js() -> Path | None:
+    """plotly.min.js from the installed plotly package (None when plotly is not installed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
 @contextlib.contextmanager
 def _kernel_env(smoke: bool) -> Iterator[None]:
     """Environment the kernel inherits: the smoke switch, and the repo on PYTHONPATH (uninstalled checkout)."""
@@ -319,6 +353,7 @@ def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False
     seconds = time.perf_counter() - start
     nb.metadata[META_KEY] = {"source_sha256": source_sha256(note), "smoke": smoke,
                              "seconds": round(seconds, 1), "timeout": timeout}
+    add_plotly_html(nb)
     if not error and error_outputs(nb):  # defensive: allow_errors=False should have raised
         error = "; ".join(error_outputs(nb))
     if error:

@@ -89,6 +89,10 @@ def test_reproduction_markers_pair_up():
     starts = re.findall(r"^<!-- bench:start ([A-Za-z0-9_.-]+) -->$", text, re.M)
     ends = re.findall(r"^<!-- bench:end ([A-Za-z0-9_.-]+) -->$", text, re.M)
     assert starts and starts == ends and len(set(starts)) == len(starts)
+    if importlib.util.find_spec("llmrec_mini.bench") is not None:
+        from llmrec_mini.bench import BENCHES
+
+        assert set(starts) == set(BENCHES), "one result block per benchmark of llmrec_mini.bench"
     for name in starts:  # each block is closed before the next opens
         block = re.search(rf"<!-- bench:start {re.escape(name)} -->\n(.*?)<!-- bench:end {re.escape(name)} -->",
                           text, re.S)
@@ -107,11 +111,30 @@ def test_datasets_page_states_the_generator_sizes():
             cfg.n_users, cfg.n_items, cfg.n_departments, cfg.brands_per_department, cfg.mean_length), name
 
 
+def test_datasets_page_states_the_generator_defaults():
+    from llmrec_mini.data.synthetic import SyntheticConfig
+
+    text = (DOCS / "datasets.md").read_text()
+    cfg = SyntheticConfig()
+    stated = {
+        "p_follow": r"p_\\text\{follow\} = ([\d.]+)", "p_stay": r"p_\\text\{stay\} = ([\d.]+)",
+        "p_comp": r"p_\\text\{comp\} = ([\d.]+)", "taste_alpha": r"\\alpha = ([\d.]+)",
+        "popularity_exponent": r"s = ([\d.]+)", "brand_boost": r"b_u\(i\) = (\d+)",
+        "drift": r"\\lambda_t = ([\d.]+)", "max_length": r"\\min\((\d+),",
+    }
+    for field, pattern in stated.items():
+        m = re.search(pattern, text)
+        assert m, f"datasets.md no longer states {field}"
+        assert float(m.group(1)) == pytest.approx(getattr(cfg, field)), field
+
+
 def test_cli_commands_on_the_pages_exist():
     if importlib.util.find_spec("llmrec_mini.cli") is None:
         pytest.skip("llmrec_mini.cli not written yet")
     text = " ".join(p.read_text() for p in DOCS.rglob("*.md"))
     mentioned = set(re.findall(r"llmrec-mini ([a-z][a-z-]+)", text))
+    for listed in re.findall(r"llmrec-mini --help\s+# (.+)", text):  # "llmrec-mini --help  # data, train, ..."
+        mentioned |= {w.strip() for w in listed.split(",")}
     proc = subprocess.run([sys.executable, "-c", "import sys; from llmrec_mini.cli import main; "
                            "sys.argv = ['llmrec-mini', '--help']; main()"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -226,7 +249,7 @@ def test_hub_pages_are_built_or_marked_coming(site):
         assert built == has_source, f"{page}: source {'exists' if has_source else 'missing'} but built={built}"
         assert built != marked, f"{page}: built={built} but marked coming={marked}"
         if built:
-            linked = any(_resolve(site, site / "index.html", r) == (site / page[:-3] / "index.html", "")
+            linked = any(_resolve(site, site / "index.html", r) == ((site / page[:-3] / "index.html").resolve(), "")
                          for r in _parse(site / "index.html").refs)
             assert linked, f"the hub does not link to the built page {page}"
 
@@ -257,6 +280,8 @@ def test_note_pages_are_rendered_for_offline_viewing(site):
         n_mermaid = len(re.findall(r"^# ```mermaid", note.py.read_text(), re.M))
         assert page.count('<pre class="mermaid">') == n_mermaid, note.page
         assert (site / note.page / f"{Path(note.page).name}.ipynb").is_file(), "download copy missing"
+        if "Plotly.newPlot(" in page:
+            assert page.index("/plotly/plotly.min.js") < page.index("Plotly.newPlot("), note.page
     if all(a.available() for a in fetch_webassets.ASSETS):
         for page in site.rglob("*.html"):
             scripts = re.findall(r"<script[^>]+src=\"(https?://[^\"]+)\"", page.read_text(encoding="utf-8"))

@@ -138,3 +138,17 @@ def test_a_failing_note_never_reaches_the_site(scratch_notes, tmp_path):
     assert not bad.ok and "boom" in bad.error
     assert bad.path.name == "tiger.failed.ipynb" and bad.path.is_file()
     assert not note.executed(out).exists(), "the stale executed copy must be removed"
+
+
+def test_plotly_figures_get_an_html_rendering():
+    fig = {"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}], "layout": {"height": 300}}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("fig.show()", outputs=[
+        nbformat.v4.new_output("display_data", data={notelib.PLOTLY_MIME: fig}),
+        nbformat.v4.new_output("display_data", data={notelib.PLOTLY_MIME: fig, "text/html": "<b>kept</b>"}),
+    ])])
+    assert notelib.add_plotly_html(nb) == 1
+    first, second = nb.cells[0].outputs
+    assert 'Plotly.newPlot(' in first.data["text/html"] and '"plotly-0-0"' in first.data["text/html"]
+    assert "height:300px" in first.data["text/html"].replace(" ", "")
+    assert second.data["text/html"] == "<b>kept</b>"
+    assert notelib.add_plotly_html(nb) == 0

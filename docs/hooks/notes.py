@@ -11,7 +11,8 @@
    become Material's ``<pre class="mermaid">`` (mkdocs-jupyter #241); links in notes resolve like
    page links; ``docs/javascripts/mathjax.js`` typesets notebook Markdown too (#227).
 4. **Vendored JS.** MathJax and mermaid fetched by ``scripts/fetch_webassets.py`` are served from the
-   site (``assets/vendor/``); without them the site falls back to CDNs (logged).
+   site (``assets/vendor/``); without them the site falls back to CDNs (logged). plotly.js comes from
+   the installed plotly package and is loaded only on notes with plotly figures.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import fetch_webassets  # noqa: E402
 import notelib  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.notes")
+PLOTLY_JS = "assets/vendor/plotly/plotly.min.js"  # from the installed plotly package, for figures in notes
 COMING = '<span class="llmrec-coming" title="this page is not written yet">coming</span>'
 
 _state: dict = {"coming": set(), "notes": {}, "smoke": set()}  # rebuilt by on_files on every build
@@ -133,6 +135,9 @@ def on_files(files, config):
         if asset.available():
             for m in asset.files:
                 files.append(File.generated(config, asset.site_path(m), abs_src_path=str(asset.local(m))))
+    plotly = notelib.plotly_js()
+    if plotly is not None and notes:
+        files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(plotly)))
     _state.update(coming=coming, notes=notes, smoke=smoke)
     return files
 
@@ -222,6 +227,12 @@ def on_page_content(html, page, config, files):
     html = _NB_MERMAID_JS.sub("", html)
     html = _NB_MERMAID.sub(lambda m: f'<pre class="mermaid"><code>{m.group(1).strip()}</code></pre>', html)
     html = _HTML_LINK.sub(lambda m: _rewrite_html_link(m, page, files), html)
+    if "Plotly.newPlot(" in html:  # figures from notelib.add_plotly_html: load plotly.js before them
+        js = files.get_file_from_path(PLOTLY_JS)
+        if js is None:
+            log.warning("note %s has plotly figures but plotly is not installed", page.file.src_uri)
+        else:
+            html = f'<script src="{js.url_relative_to(page.file)}"></script>\n' + html
     if page.file.src_uri in _state["smoke"]:
         html = ('<div class="admonition warning"><p class="admonition-title">Smoke run</p><p>This copy of the '
                 f'page was executed at smoke size (<code>{notelib.SMOKE_ENV}=1</code>): its numbers are not the '

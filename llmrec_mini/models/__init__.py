@@ -8,6 +8,7 @@ import importlib
 MODELS = {
     "popularity": "llmrec_mini.models.popularity:Popularity",
     "sasrec": "llmrec_mini.models.sasrec:SASRec",
+    "tiger": "llmrec_mini.models.tiger:TIGER",
 }
 
 

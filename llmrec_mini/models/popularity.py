@@ -10,6 +10,9 @@ class Popularity(Recommender):
     name = "popularity"
 
     def __init__(self, **params):
+        from ..train import TrainConfig
+
+        TrainConfig.pop_from(params)  # training options (epochs, progress, ...) do not apply
         if params:
             raise ValueError(f"popularity takes no parameters (got {sorted(params)})")
         self.counts: np.ndarray | None = None

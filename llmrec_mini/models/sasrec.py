@@ -40,8 +40,10 @@ def _module(n_items, d_model, n_layers, n_heads, max_len, dropout):
             nn.init.normal_(self.items.weight, std=0.02)
             nn.init.normal_(self.positions.weight, std=0.02)
 
-        def forward(self, tokens):  # (B, L) -> (B, L, D)
-            pos = torch.arange(tokens.shape[1], device=tokens.device)
+        def forward(self, tokens):  # (B, L) -> (B, L, D), L <= max_len, left-padded
+            # positions count back from the most recent item, so a batch padded only to its own
+            # longest sequence gives exactly the result of padding to max_len
+            pos = torch.arange(max_len - tokens.shape[1], max_len, device=tokens.device)
             x = self.dropout(self.items(tokens) * math.sqrt(d_model) + self.positions(pos))
             mask = causal_padding_mask(tokens).repeat_interleave(n_heads, dim=0)  # (B*H, L, L)
             h = self.norm(self.encoder(x, mask=mask))
@@ -89,7 +91,9 @@ class SASRec(TorchRecommender):
         import torch
 
         from ..train import train_model
+        from ..utils import set_seed
 
+        set_seed(self.train_config.seed)  # the initial weights are part of the seeded run
         self.build(split.n_items, catalog)
         windows = training_windows(split.train, self.params["max_len"])
         if not windows:
@@ -99,8 +103,9 @@ class SASRec(TorchRecommender):
         def make_batches(epoch):
             for idx in iterate_batches(len(windows), cfg.batch_size, seed=cfg.seed + epoch):
                 w = [windows[i] for i in idx]
-                yield (torch.as_tensor(pad_left([x[:-1] for x in w], self.params["max_len"])),
-                       torch.as_tensor(pad_left([x[1:] for x in w], self.params["max_len"])))
+                length = max(len(x) for x in w) - 1  # pad to this batch's longest window only
+                yield (torch.as_tensor(pad_left([x[:-1] for x in w], length)),
+                       torch.as_tensor(pad_left([x[1:] for x in w], length)))
 
         self.result = train_model(self.module, make_batches, self._loss, cfg, validate=self.validation_fn(split),
                                   desc="SASRec")
@@ -112,7 +117,8 @@ class SASRec(TorchRecommender):
         if self.module is None:
             raise RuntimeError("fit or load the model first")
         device = next(self.module.parameters()).device
-        tokens = torch.as_tensor(pad_left(histories, self.params["max_len"]), device=device)
+        length = max(1, min(self.params["max_len"], max(len(h) for h in histories)))
+        tokens = torch.as_tensor(pad_left(histories, length), device=device)
         with torch.no_grad():
             h = self.module(tokens)[:, -1]  # the most recent position (left padding)
             return self.module.item_logits(h).float().cpu().numpy()

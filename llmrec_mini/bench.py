@@ -1,0 +1,150 @@
+"""Benchmarks: train and evaluate models at full size on one dataset and publish the results.
+
+`run_bench(name)` loads the dataset, makes the leave-one-out split, trains every model of the
+benchmark, evaluates it with the shared harness (full-catalog ranking, seen items excluded, and
+also with seen items kept, RecBole's protocol), and writes a Markdown table with the command,
+wall time and hardware into docs/reproduction.md between ``<!-- bench:start NAME -->`` markers,
+plus the raw numbers to docs/bench/NAME.json. Published numbers are listed beside ours, labelled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+# TIGER paper (Rajput et al., NeurIPS 2023), Table 1, full ranking, leave-one-out [verified].
+PUBLISHED = {
+    "amazon-beauty": [
+        {"model": "SASRec (TIGER Tab. 1, BCE)", "recall@5": .0387, "ndcg@5": .0249, "recall@10": .0605, "ndcg@10": .0318},
+        {"model": "TIGER (TIGER Tab. 1)", "recall@5": .0454, "ndcg@5": .0321, "recall@10": .0648, "ndcg@10": .0384},
+    ],
+}
+# RecBole SASRec (CE) measured on this kind of machine (../shared/research/peer_recbole.md); seen items kept.
+PEER = {
+    "ml-100k": [{"model": "RecBole SASRec CE (peer run, seen kept)", "recall@5": .0689, "ndcg@5": .0428,
+                 "recall@10": .1251, "ndcg@10": .0609}],
+    "amazon-beauty": [{"model": "RecBole SASRec CE (peer run, 20 epochs, seen kept)", "recall@5": .0529,
+                       "ndcg@5": .0318, "recall@10": .0803, "ndcg@10": .0407}],
+}
+
+# name -> dataset and the models to train: (label, registry name, params). Quick mode shrinks epochs.
+BENCHES: dict[str, dict] = {
+    "synthetic": {"dataset": "synthetic", "models": [
+        ("popularity", "popularity", {}),
+        ("sasrec (CE)", "sasrec", {"epochs": 40, "patience": 5}),
+    ]},
+    "ml-100k": {"dataset": "ml-100k", "models": [
+        ("popularity", "popularity", {}),
+        ("sasrec (CE)", "sasrec", {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
+                                   "lr": 1e-3}),
+    ]},
+    "amazon-beauty": {"dataset": "amazon-beauty", "models": [
+        ("popularity", "popularity", {}),
+        ("sasrec (CE)", "sasrec", {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
+                                   "lr": 1e-3, "max_minutes": 40}),
+        ("sasrec (BCE)", "sasrec", {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50,
+                                    "batch_size": 128, "lr": 1e-3, "max_minutes": 20}),
+    ]},
+}
+DATA_FOLDERS = {"ml-100k": "ml-100k", "amazon-beauty": "amazon2014-beauty/raw"}
+METRICS = ("recall@5", "ndcg@5", "recall@10", "ndcg@10")
+
+
+def hardware() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads){gpu}"
+
+
+def run_bench(name: str, data_root: str | None = None, quick: bool = False, write_docs: bool = True,
+              only: list[str] | None = None, progress: bool = True) -> dict:
+    from .data import DataError, load_dataset
+    from .data.sequences import leave_one_out
+    from .evaluate import evaluate
+    from .models import get_model
+
+    if name not in BENCHES:
+        raise ValueError(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHES)}, all")
+    spec = BENCHES[name]
+    data_dir = None
+    if spec["dataset"] in DATA_FOLDERS:
+        if not data_root:
+            raise DataError(f"benchmark {name} needs --data-root: the folder holding {DATA_FOLDERS[spec['dataset']]}/")
+        data_dir = str(Path(data_root) / DATA_FOLDERS[spec["dataset"]])
+    t0 = time.time()
+    dataset = load_dataset(spec["dataset"], data_dir=data_dir, download=False)
+    split = leave_one_out(dataset)
+    rows = []
+    for label, model_name, params in spec["models"]:
+        if only and label not in only and model_name not in only:
+            continue
+        params = dict(params, progress=progress)
+        if quick:
+            params.update(epochs=min(2, params.get("epochs", 2)), max_minutes=None)
+        model = get_model(model_name, **params)
+        t1 = time.time()
+        model.fit(split, dataset.catalog)
+        train_s = time.time() - t1
+        res = getattr(model, "result", None)
+        for seen in (True, False):
+            table = evaluate(model, split, exclude_seen=seen, progress=False, name=label)
+            row = {"model": label, "seen items": "excluded" if seen else "kept",
+                   **{m: round(float(table[m].iloc[0]), 4) for m in METRICS},
+                   "train_s": round(train_s, 1),
+                   "epochs": (len(res.history) if res else None), "best_epoch": (res.best_epoch if res else None),
+                   "params": {k: v for k, v in params.items() if k != "progress"}}
+            rows.append(row)
+    out = {"benchmark": name, "dataset": dataset.stats(), "rows": rows,
+           "published": PUBLISHED.get(name, []), "peer": PEER.get(name, []),
+           "command": "llmrec-mini " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith(
+               "llmrec-mini") else f"llmrec-mini bench {name}" + (f" --data-root {data_root}" if data_root else ""),
+           "hardware": hardware(), "wall_s": round(time.time() - t0, 1), "quick": quick,
+           "date": time.strftime("%Y-%m-%d")}
+    if write_docs and not quick:
+        write_results(out)
+    return out
+
+
+def to_markdown(out: dict) -> str:
+    st = out["dataset"]
+    lines = [f"Command: `{out['command']}`  ",
+             f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  ",
+             f"Data: {st['users']:,} users, {st['items']:,} items, {st['interactions']:,} interactions; "
+             "leave-one-out, full-catalog ranking.", "",
+             "| model | seen items | R@5 | N@5 | R@10 | N@10 | train time | epochs (best) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in out["rows"]:
+        ep = f"{r['epochs']} ({r['best_epoch']})" if r["epochs"] else "-"
+        lines.append(f"| {r['model']} | {r['seen items']} | " + " | ".join(f"{r[m]:.4f}" for m in METRICS)
+                     + f" | {r['train_s']:.0f} s | {ep} |")
+    for r in out["published"] + out["peer"]:
+        lines.append(f"| *{r['model']}* | {'kept' if 'kept' in r['model'] else 'excluded'} | "
+                     + " | ".join(f"{r[m]:.4f}" for m in METRICS) + " | - | - |")
+    lines += ["", "Hyperparameters: " + "; ".join(
+        f"{r['model']}: `{json.dumps(r['params'])}`" for r in out["rows"] if r["seen items"] == "excluded")]
+    return "\n".join(lines)
+
+
+def write_results(out: dict, docs: Path | None = None) -> None:
+    docs = docs or Path(__file__).resolve().parents[1] / "docs"
+    (docs / "bench").mkdir(parents=True, exist_ok=True)
+    (docs / "bench" / f"{out['benchmark']}.json").write_text(json.dumps(out, indent=2))
+    page = docs / "reproduction.md"
+    if not page.exists():
+        return
+    text, name = page.read_text(), re.escape(out["benchmark"])
+    pattern = re.compile(rf"(<!-- bench:start {name} -->\n).*?(\n<!-- bench:end {name} -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"docs/reproduction.md has no bench:start/bench:end markers for {out['benchmark']}")
+    page.write_text(pattern.sub(lambda m: m.group(1) + to_markdown(out) + m.group(2), text))

@@ -1,0 +1,39 @@
+"""Home: what the playground shows and the dataset it runs on."""
+import streamlit as st
+
+import state
+
+size, seed = state.settings()
+ds = state.dataset(size, seed)
+stats = ds.stats()
+
+st.title("llmrec-mini playground")
+st.markdown(
+    """
+Poke at the models of the llmrec-mini notes on the **built-in shop**, a
+synthetic catalogue whose users behave like real shoppers: they have favourite categories and
+brands, buy follow-ups of what they just bought (a camera, then a lens), and drift in taste.
+Order therefore carries signal that a sequence model can learn and popularity cannot.
+
+* **Recommendations**: pick a user, see their history and the top-10 of popularity and of
+  SASRec (a causal Transformer over item ids), with both models' held-out test metrics.
+* **Semantic IDs**: embed every item's text, quantise the embeddings into short code tuples
+  (RQ-KMeans, RQ-VAE, or TIGER's LSH / random ablations) and explore the code tree they form.
+
+The dataset size and seed are in the sidebar. Models are trained on first use (SASRec takes about a
+minute at the default size on a 2-core CPU) and cached on disk, so later starts are instant.
+"""
+)
+
+cols = st.columns(4)
+cols[0].metric("Users", f"{stats['users']:,}")
+cols[1].metric("Items", f"{stats['items']:,}")
+cols[2].metric("Interactions", f"{stats['interactions']:,}")
+cols[3].metric("Mean history length", f"{stats['seq_len_mean']:.1f}")
+
+st.subheader(f"The catalogue ({size}, seed {seed})")
+st.dataframe(ds.catalog.to_frame().drop(columns=["description"], errors="ignore"), hide_index=True, height=320)
+
+left, right = st.columns(2)
+left.page_link("app_pages/recommendations.py", label="Recommendations", icon=":material/shopping_cart:")
+right.page_link("app_pages/semantic_ids.py", label="Semantic IDs", icon=":material/account_tree:")
