@@ -48,7 +48,7 @@ BENCHES: dict[str, dict] = {
         ("sasrec (CE)", "sasrec", {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
                                    "lr": 1e-3, "max_minutes": 40}),
         ("sasrec (BCE)", "sasrec", {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50,
-                                    "batch_size": 128, "lr": 1e-3, "max_minutes": 20}),
+                                    "batch_size": 128, "lr": 1e-3, "max_minutes": 15}),
     ]},
 }
 DATA_FOLDERS = {"ml-100k": "ml-100k", "amazon-beauty": "amazon2014-beauty/raw"}

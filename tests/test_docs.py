@@ -118,7 +118,7 @@ def test_datasets_page_states_the_generator_defaults():
     cfg = SyntheticConfig()
     stated = {
         "p_follow": r"p_\\text\{follow\} = ([\d.]+)", "p_stay": r"p_\\text\{stay\} = ([\d.]+)",
-        "p_comp": r"p_\\text\{comp\} = ([\d.]+)", "taste_alpha": r"\\alpha = ([\d.]+)",
+        "p_comp": r"p_\\text\{comp\} = ([\d.]+)", "p_popular": r"p_\\text\{popular\} = ([\d.]+)", "taste_alpha": r"\\alpha = ([\d.]+)",
         "popularity_exponent": r"s = ([\d.]+)", "brand_boost": r"b_u\(i\) = (\d+)",
         "drift": r"\\lambda_t = ([\d.]+)", "max_length": r"\\min\((\d+),",
     }
