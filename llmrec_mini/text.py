@@ -93,13 +93,14 @@ class MiniLMEncoder:
 class HashingEncoder:
     """Model-free text embeddings: hashed unigrams+bigrams -> TF-IDF -> ``dim`` dims -> L2 norm.
 
-    ``projection``: ``"svd"`` (truncated SVD of the TF-IDF matrix, i.e. LSA; dims beyond the
-    matrix rank are zero), ``"random"`` (a fixed Gaussian random projection of 2^14 hashed features, drawn from ``seed``) or
+    ``projection``: ``"random"`` (default: a fixed Gaussian random projection of 2^14 hashed features,
+    drawn from ``seed``; no LAPACK, so fast on any CPU), ``"svd"`` (truncated SVD of the TF-IDF
+    matrix, i.e. LSA; dims beyond the matrix rank are zero) or
     ``"none"`` (hash straight into ``dim`` buckets). IDF and SVD are computed on the texts passed
     to `encode`, so encode the whole catalog in one call.
     """
 
-    def __init__(self, dim: int = 256, projection: str = "svd", n_features: int = 2**18, seed: int = 0):
+    def __init__(self, dim: int = 256, projection: str = "random", n_features: int = 2**18, seed: int = 0):
         if projection not in ("svd", "random", "none"):
             raise ValueError(f"projection must be 'svd', 'random' or 'none', got {projection!r}")
         self.dim, self.projection, self.n_features, self.seed = dim, projection, n_features, seed
@@ -124,6 +125,7 @@ class HashingEncoder:
         else:
             from sklearn.decomposition import TruncatedSVD
 
+            tfidf = tfidf[:, np.unique(tfidf.indices)]  # only the hash buckets in use: same SVD, far cheaper
             k = max(1, min(self.dim, tfidf.shape[0] - 1, tfidf.shape[1] - 1))
             dense = np.zeros((len(texts), self.dim))
             dense[:, :k] = TruncatedSVD(n_components=k, random_state=self.seed).fit_transform(tfidf)

@@ -47,7 +47,7 @@ def test_encode_items_uses_item_text_and_caches(tmp_path):
     cat = catalog()
     assert item_texts(cat, ("title", "price"))[0] == "Title: Red running shoes. Price: 59.00."
     emb = encode_items(cat, encoder="hashing", cache_dir=tmp_path, dataset_name="toy", progress=False)
-    files = list(tmp_path.glob("toy__hashing-svd256__*.npy"))
+    files = list(tmp_path.glob("toy__hashing-random256__*.npy"))
     assert emb.shape == (4, 256) and len(files) == 1
     np.testing.assert_array_equal(np.load(files[0]), emb)
     np.save(files[0], np.full_like(emb, 7.0))  # a second call must read the cache, not recompute

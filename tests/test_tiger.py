@@ -10,8 +10,8 @@ from llmrec_mini.data.sequences import leave_one_out
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate
 from llmrec_mini.models import get_model
-from llmrec_mini.models.tiger import TIGER, user_buckets
-from llmrec_mini.semantic_ids import build_semantic_ids
+from llmrec_mini.models.tiger import TIGER, TrieConstraint, user_buckets
+from llmrec_mini.semantic_ids import build_semantic_ids, prefix_allowed_tokens_fn
 
 TINY_T5 = dict(d_model=32, d_kv=8, d_ff=64, n_heads=2, n_layers=1)
 
@@ -152,8 +152,43 @@ def test_filter_decoding_reports_an_invalid_rate(fitted, tiny):
     assert_valid_distinct(items, fitted.n_items, h)
 
 
+# ---------------------------------------------------------------- the vectorised trie = the shared trie rule
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n_items=st.integers(1, 30), levels=st.integers(1, 3), k=st.integers(2, 5),
+       beams=st.integers(1, 4), with_history=st.booleans())
+def test_trie_constraint_matches_prefix_allowed_tokens_fn(seed, n_items, levels, k, beams, with_history):
+    import torch
+
+    rng = np.random.default_rng(seed)
+    sids = build_semantic_ids(rng.standard_normal((n_items, 4)), method="random", levels=levels, codebook_size=k,
+                              seed=seed, progress=False)
+    off, K, L, rows = 3, sids.block_size, sids.length, 2
+    trie = sids.trie()
+    shared = prefix_allowed_tokens_fn(trie, off, K, n_prefix_tokens=1)
+    histories = [rng.choice(n_items, size=int(rng.integers(0, n_items + 1)), replace=False) for _ in range(rows)]
+    constraint = TrieConstraint(sids, off, beams, histories if with_history else None)
+    for level in range(L):
+        # half the beams follow real items, half are random (often invalid) token sequences
+        real = sids.all_tokens(off)[rng.integers(0, n_items, rows * beams), :level]
+        noise = off + rng.integers(-2, L * K + 2, size=(rows * beams, level))
+        ids = np.where(rng.random((rows * beams, 1)) < 0.5, real, noise)
+        ids = np.concatenate([np.ones((rows * beams, 1), dtype=np.int64), ids], axis=1)  # decoder start first
+        out = constraint(torch.as_tensor(ids), torch.zeros(rows * beams, off + sids.vocab_size))
+        for n, row in enumerate(ids):
+            got = set(np.flatnonzero(torch.isfinite(out[n]).numpy()).tolist())
+            codes = [int(t) - off - l * K for l, t in enumerate(row[1:])]
+            if not trie.is_valid_prefix(codes) or any(not 0 <= c < K for c in codes):
+                assert got == set(), (codes, got)
+                continue
+            expected = set(shared(n // beams, torch.as_tensor(row)))
+            if with_history:  # keep a child only while an unseen item lies below it
+                seen = set(histories[n // beams].tolist())
+                expected = {t for t in expected if set(trie.items_with_prefix(codes + [t - off - level * K])) - seen}
+            assert got == expected, (level, codes, got, expected)
+
+
 # ---------------------------------------------------------------- property: the trie never yields an invalid or duplicate item
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n_items=st.integers(5, 40), k=st.integers(1, 12),
        exclude_seen=st.booleans(), with_users=st.booleans())
