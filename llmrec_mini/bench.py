@@ -41,14 +41,14 @@ BENCHES: dict[str, dict] = {
     "ml-100k": {"dataset": "ml-100k", "models": [
         ("popularity", "popularity", {}),
         ("sasrec (CE)", "sasrec", {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
-                                   "lr": 1e-3}),
+                                   "lr": 1e-3, "max_minutes": 12}),
     ]},
     "amazon-beauty": {"dataset": "amazon-beauty", "models": [
         ("popularity", "popularity", {}),
         ("sasrec (CE)", "sasrec", {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
-                                   "lr": 1e-3, "max_minutes": 40}),
+                                   "lr": 2e-3, "max_minutes": 35}),
         ("sasrec (BCE)", "sasrec", {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50,
-                                    "batch_size": 128, "lr": 1e-3, "max_minutes": 15}),
+                                    "batch_size": 128, "lr": 1e-3, "max_minutes": 30}),
     ]},
 }
 DATA_FOLDERS = {"ml-100k": "ml-100k", "amazon-beauty": "amazon2014-beauty/raw"}

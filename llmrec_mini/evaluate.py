@@ -21,7 +21,7 @@ from .metrics import ranking_metrics
 def evaluate_metrics(recommender, evalset, ks=(5, 10), exclude_seen: bool = True, batch_size: int = 512,
                      n_items: int | None = None, progress: bool = False) -> dict:
     """Metrics (dict) of `recommender` on an EvalSet."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if len(evalset) == 0:
         raise ValueError("the evaluation set is empty (are all user sequences shorter than 3?)")

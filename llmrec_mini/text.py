@@ -72,7 +72,7 @@ class MiniLMEncoder:
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
         """(n_texts, 384) float32, unit-norm rows."""
         import torch
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         texts = list(texts)
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding

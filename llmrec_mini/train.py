@@ -80,7 +80,7 @@ def train_model(module, make_batches: Callable[[int], Iterable], loss_fn: Callab
     import torch
     from accelerate import Accelerator
     from safetensors.torch import save_file
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     set_seed(config.seed)
     accelerator = Accelerator(cpu=config.device == "cpu")

@@ -58,37 +58,63 @@
 #     U(["user: history, query, dialogue turns"]) --> ENC
 #     C[("catalog: titles, brands, categories, prices")] --> ENC
 #     subgraph ENC ["1 - LLM as feature and item encoder"]
-#         direction LR
-#         SID["semantic IDs from item content<br/>TIGER: text, PLUM: multi-modal"]
-#         EMB["LLM text embeddings of members and posts<br/>LinkedIn"]
-#         TAG["LLM mines interests and writes tags<br/>RecGPT"]
-#         CTX["context engineering: history, anchors, query<br/>OnePiece"]
+#         direction TB
+#         SID["`semantic IDs from item content
+#         TIGER: text, PLUM: multi-modal`"]
+#         EMB["`LLM embeddings of members and posts
+#         LinkedIn`"]
+#         TAG["`LLM mines interests, writes tags
+#         RecGPT`"]
+#         CTX["`context engineering
+#         OnePiece`"]
 #     end
 #     ENC --> RET
 #     subgraph RET ["2 - candidate generation, compared on one page"]
-#         direction LR
-#         GEN["generate item IDs token by token<br/>TIGER, PLUM, OneRec-Think, LUMEN"]
-#         KNN["dual encoder + kNN index<br/>LinkedIn"]
-#         TAR["tags to items: tag-aware retrieval<br/>RecGPT"]
-#         BASE["ID-based sequence models<br/>SASRec, popularity: this page"]
+#         direction TB
+#         GEN["`generate item IDs token by token
+#         TIGER, PLUM, OneRec-Think, LUMEN`"]
+#         KNN["`dual encoder + kNN index
+#         LinkedIn`"]
+#         TAR["`tag-aware retrieval
+#         RecGPT`"]
+#         BASE["`ID-based sequence models
+#         SASRec, popularity: this page`"]
 #     end
 #     RET --> RANK
 #     subgraph RANK ["3 - scoring and ranking"]
-#         direction LR
-#         VIS["lifelong history at fixed cost<br/>VISTA + quasi-linear attention"]
-#         OP["block-wise reasoning ranker<br/>OnePiece"]
-#         AUL["per-user weights: LoRA, gates<br/>adaptive user layers"]
+#         direction TB
+#         VIS["`lifelong history at fixed cost
+#         VISTA + quasi-linear attention`"]
+#         OP["`block-wise reasoning ranker
+#         OnePiece`"]
+#         AUL["`per-user weights: LoRA, gates
+#         adaptive user layers`"]
 #     end
 #     RANK --> CONV
 #     subgraph CONV ["4 - conversational controller and narrator"]
-#         direction LR
-#         CRS["ask or recommend policy<br/>dialogue recommenders"]
-#         REG["critiques in, narratives out<br/>REGEN: FLARE hybrid, LUMEN unified"]
-#         EXP["explanations per interest<br/>RecGPT"]
+#         direction TB
+#         CRS["`ask or recommend policy
+#         dialogue recommenders`"]
+#         REG["`critiques in, narratives out
+#         REGEN: FLARE hybrid, LUMEN unified`"]
+#         EXP["`explanations per interest
+#         RecGPT`"]
 #     end
 #     CONV --> OUT(["top-K list + explanation"])
-#     OUT -. "feedback: clicks, critiques" .-> U
+#     classDef gen fill:#ffe8cc,color:#212529,stroke:#e8590c
+#     classDef disc fill:#dbe4ff,color:#212529,stroke:#3b5bdb
+#     classDef nolm fill:#f1f3f5,color:#212529,stroke:#868e96,stroke-dasharray:4 3
+#     classDef either fill:#ffffff,color:#212529,stroke:#495057
+#     class TAG,GEN,CRS,REG,EXP gen
+#     class SID,EMB,KNN disc
+#     class CTX,TAR,BASE,VIS,OP nolm
+#     class AUL either
 # ```
+#
+# Colours give the second axis. Orange boxes: a language model *generates* (item IDs, tags,
+# questions, text). Blue boxes: a language model *encodes* (discriminative use). Grey dashed boxes:
+# no language model at inference, either a conventional model or a Transformer that borrows LLM
+# ideas. White: either, depending on the backbone the per-user layers adapt.
 #
 # The table puts each method on both surveys' axes. "CRM at inference" means a conventional,
 # non-LLM model still does part of the serving work.

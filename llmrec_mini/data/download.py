@@ -45,7 +45,7 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, progress
     Raises `DataError` on a checksum mismatch (the bad download is deleted); network failures
     propagate as ``OSError``/``urllib.error.URLError`` for the caller to report.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ class RQKMeans:
 
     def fit(self, embeddings: np.ndarray) -> np.ndarray:
         """Fit one codebook per level on the residuals; returns codes (n_items, levels) int64."""
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         from .ids import level_stats
 
