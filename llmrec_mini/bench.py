@@ -83,7 +83,8 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
             raise DataError(f"benchmark {name} needs --data-root: the folder holding {DATA_FOLDERS[spec['dataset']]}/")
         data_dir = str(Path(data_root) / DATA_FOLDERS[spec["dataset"]])
     t0 = time.time()
-    dataset = load_dataset(spec["dataset"], data_dir=data_dir, download=False)
+    # quick mode is a smoke run: the tiny built-in data and one epoch per model
+    dataset = load_dataset(spec["dataset"], data_dir=data_dir, download=False, size="tiny" if quick else "default")
     split = leave_one_out(dataset)
     rows = []
     for label, model_name, params in spec["models"]:
@@ -91,7 +92,7 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
             continue
         params = dict(params, progress=progress)
         if quick:
-            params.update(epochs=min(2, params.get("epochs", 2)), max_minutes=None)
+            params.update(epochs=1, max_minutes=None)
         model = get_model(model_name, **params)
         t1 = time.time()
         model.fit(split, dataset.catalog)
