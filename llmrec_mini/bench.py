@@ -32,11 +32,16 @@ PEER = {
                        "ndcg@5": .0318, "recall@10": .0803, "ndcg@10": .0407}],
 }
 
+# TIGER sized for a 2-core CPU (the paper's sizes are in models/tiger.py PAPER_CONFIG and below)
+TIGER_CPU = {"d_model": 64, "n_layers": 2, "n_heads": 4, "d_kv": 16, "d_ff": 256, "dropout": 0.1, "lr": 0.005,
+             "warmup_steps": 200, "schedule": "inverse_sqrt", "batch_size": 128, "patience": 3}
+
 # name -> dataset and the models to train: (label, registry name, params). Quick mode shrinks epochs.
 BENCHES: dict[str, dict] = {
     "synthetic": {"dataset": "synthetic", "models": [
         ("popularity", "popularity", {}),
         ("sasrec (CE)", "sasrec", {"epochs": 40, "patience": 5}),
+        ("tiger", "tiger", TIGER_CPU | {"epochs": 12}),
     ]},
     "ml-100k": {"dataset": "ml-100k", "models": [
         ("popularity", "popularity", {}),
@@ -49,6 +54,17 @@ BENCHES: dict[str, dict] = {
                                    "lr": 2e-3, "max_minutes": 35}),
         ("sasrec (BCE)", "sasrec", {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50,
                                     "batch_size": 128, "lr": 1e-3, "max_minutes": 30}),
+        ("tiger (CPU config)", "tiger", TIGER_CPU | {"text_fields": ["title", "categories"], "epochs": 50,
+                                                      "max_minutes": 30}),
+    ]},
+    # The paper's sizes (TIGER §4): 4+4 layers, d_model 128, 6x64 heads, d_ff 1024, 3x256 codes, batch 256,
+    # lr 0.01 with inverse-sqrt decay after 10k warm-up steps, 200k steps (~390 epochs here). Needs a GPU.
+    "amazon-beauty-paper": {"dataset": "amazon-beauty", "gpu": True, "models": [
+        ("tiger (paper config)", "tiger", {"d_model": 128, "n_layers": 4, "n_heads": 6, "d_kv": 64, "d_ff": 1024,
+                                           "dropout": 0.1, "levels": 3, "codebook_size": 256, "n_user_buckets": 2000,
+                                           "max_history": 20, "batch_size": 256, "lr": 0.01, "warmup_steps": 10_000,
+                                           "schedule": "inverse_sqrt", "epochs": 400, "patience": 20,
+                                           "decoding": "filter", "text_fields": ["title", "categories"]}),
     ]},
 }
 DATA_FOLDERS = {"ml-100k": "ml-100k", "amazon-beauty": "amazon2014-beauty/raw"}
