@@ -12,7 +12,8 @@ Instead of scoring every item, TIGER *generates* the next item's ID token by tok
 3. **Retrieval = beam search.** The top beams are mapped back to items. The paper decodes
    freely and drops IDs that match no item ("invalid IDs", reported as a rate);
    ``decoding="trie"`` instead masks every step to the prefixes of real items, a labelled
-   deviation that most reimplementations use (`semantic_ids.prefix_allowed_tokens_fn`).
+   deviation that most reimplementations use (`TrieConstraint`, a vectorised
+   `semantic_ids.prefix_allowed_tokens_fn`).
 
 Vocabulary (one embedding table shared by encoder and decoder)::
 
@@ -33,8 +34,13 @@ from .base import TorchRecommender
 PAD, EOS = 0, 1  # EOS doubles as the decoder start token
 USER_OFFSET = 2
 HASH_PRIME = 1_000_003  # user index -> bucket: (user * prime) % buckets, fixed across runs
+TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 128, "lr": 5e-3, "warmup_steps": 200, "schedule": "inverse_sqrt",
+                  "patience": 3}  # TrainConfig fields TIGER sets unless given
 
-# The paper's setup (§4, Appendix; see research notes). The CPU defaults below are smaller.
+# The paper's setup (§4, Appendix; see research notes). The CPU defaults (`TIGER.defaults`, TRAIN_DEFAULTS)
+# are smaller: 2+2 layers of width 64, 64 codes per level for the 1,500-item built-in catalog (256 codes
+# leave ~6 items per first code there and trained worse), no dropout and a higher AdamW learning rate,
+# so that a few epochs on a 2-core CPU suffice.
 PAPER_CONFIG = {
     "d_model": 128, "n_layers": 4, "n_heads": 6, "d_kv": 64, "d_ff": 1024, "activation": "relu",
     "dropout": 0.1, "levels": 3, "codebook_size": 256, "collision_token": True, "n_user_buckets": 2000,
@@ -69,7 +75,7 @@ class TIGER(TorchRecommender):
     def __init__(self, semantic_ids=None, **params):
         sid_kwargs = dict(params.pop("sid_kwargs", None) or {})
         sid_kwargs.update({k[len("rqvae_"):]: params.pop(k) for k in list(params) if k.startswith("rqvae_")})
-        super().__init__(**params, sid_kwargs=sid_kwargs)
+        super().__init__(**{**TRAIN_DEFAULTS, **params}, sid_kwargs=sid_kwargs)
         p = self.params
         if p["decoding"] not in ("trie", "filter"):
             raise ValueError(f"decoding must be 'trie' or 'filter', got {p['decoding']!r}")
@@ -82,11 +88,11 @@ class TIGER(TorchRecommender):
     @classmethod
     def defaults(cls) -> dict:
         return {
-            # seq2seq model (paper: 4+4 layers, d_model 128, 6 heads x 64, d_ff 1024; see PAPER_CONFIG)
-            "d_model": 128, "n_layers": 2, "n_heads": 4, "d_kv": 32, "d_ff": 512, "dropout": 0.1,
+            # seq2seq model (paper: 4+4 layers, d_model 128, 6 heads x 64, d_ff 1024, dropout 0.1; PAPER_CONFIG)
+            "d_model": 64, "n_layers": 2, "n_heads": 4, "d_kv": 16, "d_ff": 256, "dropout": 0.0,
             "max_history": 20, "n_user_buckets": 2000,
-            # semantic IDs (paper: RQ-VAE, 3 levels x 256 codes; clamped for small catalogs)
-            "sid_method": "rqvae", "levels": 3, "codebook_size": 256, "encoder": "auto",
+            # semantic IDs (paper: RQ-VAE over Sentence-T5 embeddings, 3 levels x 256 codes for ~12k items)
+            "sid_method": "rqvae", "levels": 3, "codebook_size": 64, "encoder": "auto",
             "text_fields": ["title", "brand", "categories", "price"], "sid_kwargs": {},
             # retrieval
             "beam_size": 20, "decoding": "trie", "val_users": 500, "eval_batch_size": 256,
@@ -134,12 +140,13 @@ class TIGER(TorchRecommender):
         return self.module
 
     def _tables(self) -> None:
-        """Lookup tables: item -> L tokens, and sorted code keys -> item (to decode beams quickly)."""
+        """Lookup tables: item -> L tokens, sorted code keys -> item (to decode beams quickly), the trie."""
         self.item_tokens = self.sids.all_tokens(self.sid_offset)  # (n_items, L)
         K, L = self.sids.block_size, self.sids.length
         keys = prefix_keys(self.sids.codes, K)  # a unique int per full ID
         order = np.argsort(keys)
         self._keys, self._key_items = keys[order], order
+        self._trie = TrieConstraint(self.sids, self.sid_offset)
 
     def encode_inputs(self, histories, users=None):
         """Encoder input ``[user] + tokens of the last max_history items``, right-padded.
@@ -227,8 +234,7 @@ class TIGER(TorchRecommender):
         input_ids, mask = self.encode_inputs(histories, users)
         kwargs = {}
         if self.params["decoding"] == "trie":
-            kwargs["logits_processor"] = [TrieConstraint(self.sids, self.sid_offset, num_beams,
-                                                         histories if exclude_seen else None)]
+            kwargs["logits_processor"] = [self._trie.for_batch(num_beams, histories if exclude_seen else None)]
         self.module.eval()
         with torch.no_grad():
             out = self.module.generate(
@@ -319,28 +325,37 @@ class TrieConstraint:
     The rule of `semantic_ids.prefix_allowed_tokens_fn` (the tests check they agree): at step ``l``
     a beam may only emit the level-``l`` codes that extend its prefix towards some item. It runs as
     array operations on all beams at once instead of one Python call per beam (the shared function
-    cost about half of the retrieval time). With ``histories`` (one per batch row) a code is also
+    cost about half of the retrieval time). `for_batch` adds the users' histories: a code is also
     forbidden once every item below it is in that row's history, so each beam ends on an unseen
-    item: retrieval then ranks unseen items only, as scoring models do when they mask the history.
+    item, and retrieval ranks unseen items only, as scoring models do when they mask the history.
     This is a deviation from the paper, which decodes freely and drops invalid IDs afterwards.
     """
 
-    def __init__(self, sids, token_offset: int, num_beams: int, histories=None):
+    def __init__(self, sids, token_offset: int):
         codes, K = sids.codes, sids.block_size
-        self.offset, self.K, self.L, self.num_beams = token_offset, K, sids.length, num_beams
-        self.prefixes, self.children, self.blocked = [], [], []
+        self.codes, self.offset, self.K, self.L = codes, token_offset, K, sids.length
+        self.prefixes, self.children = [], []  # per level l: sorted keys of the length-l prefixes, (P, K) children
         for level in range(self.L):
             keys, inverse = np.unique(prefix_keys(codes[:, :level], K), return_inverse=True)
-            children = np.zeros((len(keys), K), dtype=bool)  # (prefixes of length `level`, K)
+            children = np.zeros((len(keys), K), dtype=bool)
             children[inverse.reshape(-1), codes[:, level]] = True
             self.prefixes.append(keys)
             self.children.append(children)
-            self.blocked.append(None if histories is None else self._fully_seen(codes, level + 1, histories))
+        self.num_beams, self.blocked = 1, [None] * self.L
 
-    def _fully_seen(self, codes, length, histories):
+    def for_batch(self, num_beams: int, histories=None) -> "TrieConstraint":
+        """A copy for one generate call: beams per row, and (optionally) each row's history to exclude."""
+        import copy
+
+        out = copy.copy(self)
+        out.num_beams = num_beams
+        out.blocked = [None if histories is None else self._fully_seen(level + 1, histories) for level in range(self.L)]
+        return out
+
+    def _fully_seen(self, length, histories):
         """(row, parent key, child code) of every length-`length` prefix all of whose items a row has seen."""
         K = self.K
-        keys = prefix_keys(codes[:, :length], K)
+        keys = prefix_keys(self.codes[:, :length], K)  # (n_items,)
         subtree_keys, subtree_n = np.unique(keys, return_counts=True)
         pairs = [(b, i) for b, h in enumerate(histories) for i in np.unique(np.asarray(h, dtype=np.int64))]
         if not pairs:
