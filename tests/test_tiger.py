@@ -11,7 +11,8 @@ from llmrec_mini.data.sequences import leave_one_out
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate
 from llmrec_mini.models import get_model
-from llmrec_mini.models.tiger import TIGER, TrieConstraint, user_buckets
+from llmrec_mini.models.tiger import TIGER, user_buckets
+from llmrec_mini.semantic_ids import TrieConstraint
 from llmrec_mini.semantic_ids import build_semantic_ids, prefix_allowed_tokens_fn
 
 TINY_T5 = dict(d_model=32, d_kv=8, d_ff=64, n_heads=2, n_layers=1)
@@ -127,13 +128,18 @@ def test_one_epoch_fit_recommend_evaluate(fitted, tiny):
     assert 0.0 <= table["ndcg@10"].iloc[0] <= table["recall@10"].iloc[0] <= 1.0
 
 
-def test_fit_builds_semantic_ids_from_item_text(tiny):
-    """Without semantic_ids=..., fit encodes the catalog and trains an RQ-VAE (rqvae_* kwargs pass through)."""
+def test_fit_builds_semantic_ids_from_item_text(tiny, tmp_path, monkeypatch):
+    """Without semantic_ids=..., fit encodes the catalog (cached on disk) and trains an RQ-VAE."""
     data, split = tiny
+    monkeypatch.setenv("LLMREC_DATA_DIR", str(tmp_path))
     model = TIGER(encoder="hashing", codebook_size=8, rqvae_epochs=3, rqvae_hidden_dims=[32], rqvae_latent_dim=8,
                   epochs=1, val_users=20, progress=False, **TINY_T5).fit(split, data.catalog)
     assert model.sids.method == "rqvae" and model.sids.n_items == data.n_items and model.sids.length == 4
     assert len(model.sids.history) == 3  # the RQ-VAE ran rqvae_epochs epochs
+    cached = list((tmp_path / "embeddings").glob("*hashing*.npy"))
+    assert len(cached) == 1, "item embeddings are cached under <data dir>/embeddings"
+    np.save(cached[0], np.full_like(np.load(cached[0]), 1.0))  # a marker: the next build must read the file
+    np.testing.assert_allclose(TIGER(encoder="hashing", codebook_size=8, rqvae_epochs=1)._embeddings(data.catalog), 1.0)
     h = split.test.histories[:5]
     items, _ = model.recommend(h, k=5, users=split.test.users[:5])
     assert (items >= 0).all()

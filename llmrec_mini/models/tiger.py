@@ -12,8 +12,7 @@ Instead of scoring every item, TIGER *generates* the next item's ID token by tok
 3. **Retrieval = beam search.** The top beams are mapped back to items. The paper decodes
    freely and drops IDs that match no item ("invalid IDs", reported as a rate);
    ``decoding="trie"`` instead masks every step to the prefixes of real items, a labelled
-   deviation that most reimplementations use (`TrieConstraint`, a vectorised
-   `semantic_ids.prefix_allowed_tokens_fn`).
+   deviation that most reimplementations use (`semantic_ids.trie.TrieConstraint`).
 
 Vocabulary (one embedding table shared by encoder and decoder)::
 
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.sequences import iterate_batches
+from ..semantic_ids.trie import TrieConstraint, prefix_keys
 from .base import TorchRecommender
 
 PAD, EOS = 0, 1  # EOS doubles as the decoder start token
@@ -47,12 +47,6 @@ PAPER_CONFIG = {
     "max_history": 20, "encoder": "Sentence-T5 (768 dims)", "batch_size": 256,
     "lr": 0.01, "schedule": "inverse_sqrt", "warmup_steps": 10_000, "steps": 200_000, "decoding": "filter",
 }
-
-
-def prefix_keys(codes: np.ndarray, base: int) -> np.ndarray:
-    """(..., l) codes -> one int per prefix: sum_j c_j * base^(l-1-j) (0 for the empty prefix)."""
-    codes = np.asarray(codes, dtype=np.int64)
-    return (codes * base ** np.arange(codes.shape[-1] - 1, -1, -1, dtype=np.int64)).sum(-1)
 
 
 def user_buckets(users, n_buckets: int) -> np.ndarray:
@@ -94,6 +88,7 @@ class TIGER(TorchRecommender):
             # semantic IDs (paper: RQ-VAE over Sentence-T5 embeddings, 3 levels x 256 codes for ~12k items)
             "sid_method": "rqvae", "levels": 3, "codebook_size": 64, "encoder": "auto",
             "text_fields": ["title", "brand", "categories", "price"], "sid_kwargs": {},
+            "embedding_cache": True,  # item embeddings on disk under <data cache>/embeddings (False: recompute)
             # retrieval
             "beam_size": 20, "decoding": "trie", "val_users": 500, "eval_batch_size": 256,
         }
@@ -102,16 +97,24 @@ class TIGER(TorchRecommender):
     def build_ids(self, catalog):
         """Item text -> embeddings -> semantic IDs (skipped when ``semantic_ids`` was given)."""
         from ..semantic_ids import build_semantic_ids
-        from ..text import encode_items
 
         p = self.params
         if catalog is None:
             raise ValueError("TIGER needs the catalog (item text) to build semantic IDs: fit(split, catalog), "
                              "or pass semantic_ids=... to TIGER(...)")
-        emb = encode_items(catalog, encoder=p["encoder"], fields=tuple(p["text_fields"]),
-                           progress=self.train_config.progress)
-        return build_semantic_ids(emb, method=p["sid_method"], levels=p["levels"], codebook_size=p["codebook_size"],
-                                  seed=self.train_config.seed, progress=self.train_config.progress, **p["sid_kwargs"])
+        return build_semantic_ids(self._embeddings(catalog), method=p["sid_method"], levels=p["levels"],
+                                  codebook_size=p["codebook_size"], seed=self.train_config.seed,
+                                  progress=self.train_config.progress, **p["sid_kwargs"])
+
+    def _embeddings(self, catalog):
+        """Item text -> sentence embeddings, cached on disk (keyed by encoder and texts) unless disabled."""
+        from ..data.download import cache_dir
+        from ..text import encode_items
+
+        p = self.params
+        cache = Path(cache_dir()) / "embeddings" if p["embedding_cache"] else None
+        return encode_items(catalog, encoder=p["encoder"], fields=tuple(p["text_fields"]), cache_dir=cache,
+                            progress=self.train_config.progress)
 
     @property
     def sid_offset(self) -> int:
@@ -317,77 +320,3 @@ class TIGER(TorchRecommender):
         load_model(model.module, str(path / "model.safetensors"))
         model.module.eval()
         return model
-
-
-class TrieConstraint:
-    """Prefix-trie constraint for beam search, vectorised: a logits processor for ``T5.generate``.
-
-    The rule of `semantic_ids.prefix_allowed_tokens_fn` (the tests check they agree): at step ``l``
-    a beam may only emit the level-``l`` codes that extend its prefix towards some item. It runs as
-    array operations on all beams at once instead of one Python call per beam (the shared function
-    cost about half of the retrieval time). `for_batch` adds the users' histories: a code is also
-    forbidden once every item below it is in that row's history, so each beam ends on an unseen
-    item, and retrieval ranks unseen items only, as scoring models do when they mask the history.
-    This is a deviation from the paper, which decodes freely and drops invalid IDs afterwards.
-    """
-
-    def __init__(self, sids, token_offset: int):
-        codes, K = sids.codes, sids.block_size
-        self.codes, self.offset, self.K, self.L = codes, token_offset, K, sids.length
-        self.prefixes, self.children = [], []  # per level l: sorted keys of the length-l prefixes, (P, K) children
-        for level in range(self.L):
-            keys, inverse = np.unique(prefix_keys(codes[:, :level], K), return_inverse=True)
-            children = np.zeros((len(keys), K), dtype=bool)
-            children[inverse.reshape(-1), codes[:, level]] = True
-            self.prefixes.append(keys)
-            self.children.append(children)
-        self.num_beams, self.blocked = 1, [None] * self.L
-
-    def for_batch(self, num_beams: int, histories=None) -> "TrieConstraint":
-        """A copy for one generate call: beams per row, and (optionally) each row's history to exclude."""
-        import copy
-
-        out = copy.copy(self)
-        out.num_beams = num_beams
-        out.blocked = [None if histories is None else self._fully_seen(level + 1, histories) for level in range(self.L)]
-        return out
-
-    def _fully_seen(self, length, histories):
-        """(row, parent key, child code) of every length-`length` prefix all of whose items a row has seen."""
-        K = self.K
-        keys = prefix_keys(self.codes[:, :length], K)  # (n_items,)
-        subtree_keys, subtree_n = np.unique(keys, return_counts=True)
-        pairs = [(b, i) for b, h in enumerate(histories) for i in np.unique(np.asarray(h, dtype=np.int64))]
-        if not pairs:
-            return None
-        rows, items = np.array(pairs).T
-        row_keys, seen_n = np.unique(rows * K ** length + keys[items], return_counts=True)  # (row, prefix) pairs
-        rows, keys = row_keys // K ** length, row_keys % K ** length
-        full = seen_n == subtree_n[np.searchsorted(subtree_keys, keys)]
-        return rows[full], keys[full] // K, keys[full] % K
-
-    def __call__(self, input_ids, scores):
-        """input_ids (B*beams, 1+l): decoder start + l codes so far; scores (B*beams, V) -> masked scores."""
-        import torch
-
-        level = input_ids.shape[1] - 1
-        if level >= self.L:
-            return scores
-        codes = input_ids[:, 1:].cpu().numpy() - self.offset - np.arange(level) * self.K  # (N, l)
-        valid = ((codes >= 0) & (codes < self.K)).all(1)
-        keys = prefix_keys(np.clip(codes, 0, self.K - 1), self.K)
-        pos = np.minimum(np.searchsorted(self.prefixes[level], keys), len(self.prefixes[level]) - 1)
-        valid &= self.prefixes[level][pos] == keys
-        allowed = np.zeros((len(codes), self.K), dtype=bool)
-        allowed[valid] = self.children[level][pos[valid]]
-        if self.blocked[level] is not None:  # forbid children whose every item the row has seen
-            rows, parents, child = self.blocked[level]
-            beams = rows[:, None] * self.num_beams + np.arange(self.num_beams)  # (E, beams) of each entry's row
-            e, j = np.nonzero((keys[beams] == parents[:, None]) & valid[beams])
-            allowed[beams[e, j], child[e]] = False
-        lo = self.offset + level * self.K  # the level-l token block
-        out = torch.full_like(scores, -torch.inf)
-        block = scores[:, lo:lo + self.K]
-        out[:, lo:lo + self.K] = torch.where(torch.as_tensor(allowed, device=scores.device), block,
-                                             torch.full_like(block, -torch.inf))
-        return out

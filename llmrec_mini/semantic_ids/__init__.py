@@ -9,7 +9,7 @@ tables, random and LSH ablations, the factory), `trie` (prefix constraints for g
 torch is imported only when an RQ-VAE is built.
 """
 from .ids import METHODS, SemanticIDs, add_collision_token, build_semantic_ids, collision_stats, level_stats
-from .trie import PrefixTrie, prefix_allowed_tokens_fn
+from .trie import PrefixTrie, TrieConstraint, prefix_allowed_tokens_fn
 
 __all__ = ["METHODS", "SemanticIDs", "build_semantic_ids", "add_collision_token", "collision_stats", "level_stats",
-           "PrefixTrie", "prefix_allowed_tokens_fn"]
+           "PrefixTrie", "TrieConstraint", "prefix_allowed_tokens_fn"]
