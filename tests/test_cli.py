@@ -38,14 +38,20 @@ def test_malformed_file_is_one_clear_message(tmp_path):
     assert code == 2 and "Traceback" not in err and "u.data" in err
 
 
-def test_train_then_evaluate_checkpoint(tmp_path, capsys):
-    common = ["--dataset", "synthetic", "--size", "tiny", "--model", "sasrec"]
-    assert main(["train", *common, "--epochs", "1", "--param", "d_model=16", "--out", str(tmp_path / "m"),
-                 "--json"]) == 0
+@pytest.mark.parametrize("model, params", [
+    ("sasrec", ["d_model=16"]),
+    ("tiger", ["d_model=16", "d_kv=8", "d_ff=32", "n_layers=1", "n_heads=2", "encoder=hashing", "codebook_size=8",
+               "rqvae_epochs=2", "val_users=20", "beam_size=10"]),
+])
+def test_train_then_evaluate_checkpoint(model, params, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LLMREC_DATA_DIR", str(tmp_path))  # TIGER caches item embeddings there
+    common = ["--dataset", "synthetic", "--size", "tiny", "--model", model]
+    assert main(["train", *common, "--epochs", "1", *[a for p in params for a in ("--param", p)],
+                 "--out", str(tmp_path / "m"), "--json"]) == 0
     capsys.readouterr()
     assert main(["evaluate", *common, "--checkpoint", str(tmp_path / "m"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["model"] == "sasrec" and 0 <= rows[0]["ndcg@10"] <= 1 and "recall@5" in rows[0]
+    assert rows[0]["model"] == model and 0 <= rows[0]["ndcg@10"] <= 1 and "recall@5" in rows[0]
 
 
 def test_bench_quick_json(capsys):
