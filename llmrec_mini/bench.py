@@ -54,8 +54,10 @@ BENCHES: dict[str, dict] = {
                                    "lr": 2e-3, "max_minutes": 35}),
         ("sasrec (BCE)", "sasrec", {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50,
                                     "batch_size": 128, "lr": 1e-3, "max_minutes": 30}),
-        ("tiger (CPU config)", "tiger", TIGER_CPU | {"text_fields": ["title", "categories"], "epochs": 50,
-                                                      "max_minutes": 30}),
+        # the paper's 3x256 codes; width and depth of TIGER_CPU (paper size: ~27 min per epoch on 2 cores)
+        ("tiger (CPU config)", "tiger", TIGER_CPU | {"text_fields": ["title", "categories"], "codebook_size": 256,
+                                                      "epochs": 50, "patience": 5, "val_users": 2000,
+                                                      "max_minutes": 60}),
     ]},
     # The paper's sizes (TIGER §4): 4+4 layers, d_model 128, 6x64 heads, d_ff 1024, 3x256 codes, batch 256,
     # lr 0.01 with inverse-sqrt decay after 10k warm-up steps, 200k steps (~390 epochs here). Needs a GPU.
@@ -121,7 +123,11 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
                    **{m: round(float(table[m].iloc[0]), 4) for m in METRICS},
                    "train_s": round(train_s, 1),
                    "epochs": (len(res.history) if res else None), "best_epoch": (res.best_epoch if res else None),
-                   "params": {k: v for k, v in params.items() if k != "progress"}}
+                   "params": {k: v for k, v in params.items() if k != "progress"},
+                   # the training curve: mean loss, validation NDCG@10 and seconds per epoch
+                   "curve": [{k: round(float(v), 4) for k, v in h.items()} for h in (res.history if res else [])]}
+            if getattr(model, "last_invalid_rate", None) is not None:
+                row["invalid@10"] = round(model.last_invalid_rate, 4)
             rows.append(row)
     out = {"benchmark": name, "dataset": dataset.stats(), "rows": rows,
            "published": PUBLISHED.get(name, []), "peer": PEER.get(name, []),
@@ -140,15 +146,19 @@ def to_markdown(out: dict) -> str:
              f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  ",
              f"Data: {st['users']:,} users, {st['items']:,} items, {st['interactions']:,} interactions; "
              "leave-one-out, full-catalog ranking.", "",
-             "| model | seen items | R@5 | N@5 | R@10 | N@10 | train time | epochs (best) |",
+             "| model | seen items | R@5 | N@5 | R@10 | N@10 | train time | epochs (best epoch) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in out["rows"]:
-        ep = f"{r['epochs']} ({r['best_epoch']})" if r["epochs"] else "-"
+        ep = f"{r['epochs']} ({r['best_epoch'] + 1})" if r["epochs"] else "-"  # counted from 1 on the page
         lines.append(f"| {r['model']} | {r['seen items']} | " + " | ".join(f"{r[m]:.4f}" for m in METRICS)
                      + f" | {r['train_s']:.0f} s | {ep} |")
     for r in out["published"] + out["peer"]:
         lines.append(f"| *{r['model']}* | {'kept' if 'kept' in r['model'] else 'excluded'} | "
                      + " | ".join(f"{r[m]:.4f}" for m in METRICS) + " | - | - |")
+    for r in out["rows"]:
+        if r["seen items"] == "excluded" and r.get("curve"):
+            lines += ["", f"Training curve of {r['model']} (epoch: train loss / validation NDCG@10): " + ", ".join(
+                f"{int(h['epoch']) + 1}: {h['loss']:.3f} / {h.get('score', float('nan')):.4f}" for h in r["curve"]) + "."]
     lines += ["", "Hyperparameters: " + "; ".join(
         f"{r['model']}: `{json.dumps(r['params'])}`" for r in out["rows"] if r["seen items"] == "excluded")]
     return "\n".join(lines)
@@ -158,6 +168,9 @@ def write_results(out: dict, docs: Path | None = None) -> None:
     docs = docs or Path(__file__).resolve().parents[1] / "docs"
     (docs / "bench").mkdir(parents=True, exist_ok=True)
     (docs / "bench" / f"{out['benchmark']}.json").write_text(json.dumps(out, indent=2))
+    block = to_markdown(out)
+    if plot_curves(out, docs / "bench" / f"{out['benchmark']}-curves.svg"):
+        block += f"\n\n![Training curves of {out['benchmark']}](bench/{out['benchmark']}-curves.svg)"
     page = docs / "reproduction.md"
     if not page.exists():
         return
@@ -165,4 +178,29 @@ def write_results(out: dict, docs: Path | None = None) -> None:
     pattern = re.compile(rf"(<!-- bench:start {name} -->\n).*?(\n<!-- bench:end {name} -->)", re.S)
     if not pattern.search(text):
         raise ValueError(f"docs/reproduction.md has no bench:start/bench:end markers for {out['benchmark']}")
-    page.write_text(pattern.sub(lambda m: m.group(1) + to_markdown(out) + m.group(2), text))
+    page.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+
+
+def plot_curves(out: dict, path: Path) -> bool:
+    """Train loss and validation NDCG@10 per epoch of every trained model, as an SVG; False if none."""
+    rows = [r for r in out["rows"] if r["seen items"] == "excluded" and r.get("curve")]
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for r in rows:
+        epochs = [h["epoch"] + 1 for h in r["curve"]]
+        ax_loss.plot(epochs, [h["loss"] for h in r["curve"]], marker=".", label=r["model"])
+        ax_val.plot(epochs, [h.get("score", float("nan")) for h in r["curve"]], marker=".", label=r["model"])
+    ax_loss.set(xlabel="epoch", ylabel="train loss", title="training loss")
+    ax_val.set(xlabel="epoch", ylabel="NDCG@10", title="validation NDCG@10")
+    ax_val.legend(fontsize=8)
+    fig.tight_layout()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "bench"}):  # text as text; stable ids
+        fig.savefig(path, format="svg", metadata={"Date": None})  # no timestamp: reruns diff cleanly
+    plt.close(fig)
+    return True

@@ -59,3 +59,23 @@ def test_bench_quick_json(capsys):
     out = json.loads(capsys.readouterr().out)[0]
     models = {r["model"] for r in out["rows"]}
     assert {"popularity", "sasrec (CE)"} <= models and out["hardware"]
+
+
+def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):
+    from llmrec_mini.bench import write_results
+
+    page = tmp_path / "reproduction.md"
+    page.write_text("intro\n<!-- bench:start demo -->\nold\n<!-- bench:end demo -->\nprose after\n")
+    row = {"model": "m", "seen items": "excluded", "recall@5": .1, "ndcg@5": .05, "recall@10": .2, "ndcg@10": .08,
+           "train_s": 3.0, "epochs": 2, "best_epoch": 1, "params": {"lr": .01},
+           "curve": [{"epoch": 0, "loss": 2.0, "score": .05}, {"epoch": 1, "loss": 1.5, "score": .08}]}
+    out = {"benchmark": "demo", "rows": [row], "published": [], "peer": [], "command": "llmrec-mini bench demo",
+           "date": "2026-01-01", "wall_s": 60, "hardware": "cpu",
+           "dataset": {"users": 10, "items": 5, "interactions": 40}}
+    write_results(out, docs=tmp_path)
+    text = page.read_text()
+    assert text.startswith("intro\n") and text.endswith("prose after\n") and "old" not in text
+    assert "| m | excluded | 0.1000 | 0.0500 | 0.2000 | 0.0800 | 3 s | 2 (2) |" in text  # best epoch counted from 1
+    assert "1: 2.000 / 0.0500, 2: 1.500 / 0.0800" in text
+    assert "](bench/demo-curves.svg)" in text and (tmp_path / "bench" / "demo-curves.svg").stat().st_size > 1000
+    assert json.loads((tmp_path / "bench" / "demo.json").read_text())["rows"][0]["curve"] == row["curve"]
