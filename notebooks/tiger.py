@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -643,9 +645,15 @@ RESULTS
 # Two cautions when reading them. The baseline rows come from S3-Rec's experiments, where SASRec
 # is trained with its original binary cross-entropy loss and one sampled negative (as
 # reimplementers point out); SASRec trained with a full softmax, as on this site, scores much
-# higher on the same data, so TIGER's margin over "SASRec" depends on which SASRec (see the
-# [reproduction](reproduction.md) page for our Beauty runs). And the absolute numbers are four to
-# eight times lower than on our shop, whose next items follow strong, learnable rules.
+# higher on the same data, so TIGER's margin over "SASRec" depends on which SASRec. And the
+# absolute numbers are four to eight times lower than on our shop, whose next items follow strong,
+# learnable rules.
+#
+# Our own Beauty runs are on the [reproduction](reproduction.md) page. There, a CPU-sized TIGER
+# (the paper's 3 x 256 RQ-VAE codes over MiniLM embeddings of title and categories, but a 0.42 M
+# parameter T5 trained for 22 epochs instead of 4.8 M parameters for about 390) reaches Recall@10
+# 0.043 and NDCG@10 0.022: about four times popularity and two thirds of the paper's recall, but
+# half of the full-softmax SASRec's 0.093 / 0.056.
 #
 # ## What changes at scale
 #
