@@ -157,8 +157,9 @@ def to_markdown(out: dict) -> str:
                      + " | ".join(f"{r[m]:.4f}" for m in METRICS) + " | - | - |")
     for r in out["rows"]:
         if r["seen items"] == "excluded" and r.get("curve"):
-            lines += ["", f"Training curve of {r['model']} (epoch: train loss / validation NDCG@10): " + ", ".join(
-                f"{int(h['epoch']) + 1}: {h['loss']:.3f} / {h.get('score', float('nan')):.4f}" for h in r["curve"]) + "."]
+            points = ", ".join(f"{int(h['epoch']) + 1}: {h['loss']:.3f} / {h.get('score', float('nan')):.4f}"
+                               for h in r["curve"])
+            lines += ["", f"Training curve of {r['model']} (epoch: train loss / validation NDCG@10): {points}."]
     lines += ["", "Hyperparameters: " + "; ".join(
         f"{r['model']}: `{json.dumps(r['params'])}`" for r in out["rows"] if r["seen items"] == "excluded")]
     return "\n".join(lines)
@@ -196,7 +197,7 @@ def plot_curves(out: dict, path: Path) -> bool:
         epochs = [h["epoch"] + 1 for h in r["curve"]]
         ax_loss.plot(epochs, [h["loss"] for h in r["curve"]], marker=".", label=r["model"])
         ax_val.plot(epochs, [h.get("score", float("nan")) for h in r["curve"]], marker=".", label=r["model"])
-    ax_loss.set(xlabel="epoch", ylabel="train loss", title="training loss")
+    ax_loss.set(xlabel="epoch", ylabel="train loss (log scale)", title="training loss", yscale="log")  # losses differ
     ax_val.set(xlabel="epoch", ylabel="NDCG@10", title="validation NDCG@10")
     ax_val.legend(fontsize=8)
     fig.tight_layout()
