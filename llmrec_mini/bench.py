@@ -136,7 +136,7 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
            "hardware": hardware(), "wall_s": round(time.time() - t0, 1), "quick": quick,
            "date": time.strftime("%Y-%m-%d")}
     if write_docs and not quick:
-        write_results(out)
+        write_results(out, merge=bool(only))  # a partial run (--only) keeps the other models' rows
     return out
 
 
@@ -165,10 +165,21 @@ def to_markdown(out: dict) -> str:
     return "\n".join(lines)
 
 
-def write_results(out: dict, docs: Path | None = None) -> None:
+def merge_results(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s rows (same model label = replaced), commands joined, wall times summed."""
+    labels = {r["model"] for r in new["rows"]}
+    return {**new, "rows": [r for r in old["rows"] if r["model"] not in labels] + new["rows"],
+            "command": f"{old['command']}; {new['command']}", "wall_s": round(old["wall_s"] + new["wall_s"], 1)}
+
+
+def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> None:
+    """docs/bench/NAME.json, the curves SVG and the page block; ``merge`` adds to the results already there."""
     docs = docs or Path(__file__).resolve().parents[1] / "docs"
     (docs / "bench").mkdir(parents=True, exist_ok=True)
-    (docs / "bench" / f"{out['benchmark']}.json").write_text(json.dumps(out, indent=2))
+    saved = docs / "bench" / f"{out['benchmark']}.json"
+    if merge and saved.exists():
+        out = merge_results(json.loads(saved.read_text()), out)
+    saved.write_text(json.dumps(out, indent=2))
     block = to_markdown(out)
     if plot_curves(out, docs / "bench" / f"{out['benchmark']}-curves.svg"):
         block += f"\n\n![Training curves of {out['benchmark']}](bench/{out['benchmark']}-curves.svg)"

@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", help="synthetic | ml-100k | amazon-beauty | amazon-beauty-paper (GPU) | all (the CPU ones)")
     bench.add_argument("--data-root", help="folder holding ml-100k/ and amazon2014-beauty/ (e.g. ../shared/data)")
     bench.add_argument("--quick", action="store_true", help="1 epoch (tiny data for synthetic), nothing written: a smoke run")
-    bench.add_argument("--only", nargs="+", help="run only these model labels or names")
+    bench.add_argument("--only", nargs="+", help="run only these model labels or names (their rows replace those saved)")
     bench.add_argument("--no-write", action="store_true", help="do not update docs/")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)

@@ -79,3 +79,21 @@ def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):
     assert "1: 2.000 / 0.0500, 2: 1.500 / 0.0800" in text
     assert "](bench/demo-curves.svg)" in text and (tmp_path / "bench" / "demo-curves.svg").stat().st_size > 1000
     assert json.loads((tmp_path / "bench" / "demo.json").read_text())["rows"][0]["curve"] == row["curve"]
+
+
+def test_partial_bench_results_merge_into_the_saved_ones(tmp_path):
+    from llmrec_mini.bench import write_results
+
+    (tmp_path / "reproduction.md").write_text("<!-- bench:start demo -->\nnot run\n<!-- bench:end demo -->\n")
+    def run(models, command):
+        rows = [{"model": m, "seen items": "excluded", "recall@5": .1, "ndcg@5": .05, "recall@10": .2,
+                 "ndcg@10": v, "train_s": 1.0, "epochs": None, "best_epoch": None, "params": {}} for m, v in models]
+        return {"benchmark": "demo", "rows": rows, "published": [], "peer": [], "command": command,
+                "date": "2026-01-01", "wall_s": 60, "hardware": "cpu",
+                "dataset": {"users": 10, "items": 5, "interactions": 40}}
+    write_results(run([("a", .1), ("b", .2)], "bench demo"), docs=tmp_path)
+    write_results(run([("b", .3)], "bench demo --only b"), docs=tmp_path, merge=True)
+    saved = json.loads((tmp_path / "bench" / "demo.json").read_text())
+    assert [(r["model"], r["ndcg@10"]) for r in saved["rows"]] == [("a", .1), ("b", .3)]
+    assert saved["command"] == "bench demo; bench demo --only b" and saved["wall_s"] == 120
+    assert "| a |" in (tmp_path / "reproduction.md").read_text()

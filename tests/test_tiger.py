@@ -12,8 +12,7 @@ from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate
 from llmrec_mini.models import get_model
 from llmrec_mini.models.tiger import TIGER, user_buckets
-from llmrec_mini.semantic_ids import TrieConstraint
-from llmrec_mini.semantic_ids import build_semantic_ids, prefix_allowed_tokens_fn
+from llmrec_mini.semantic_ids import TrieConstraint, build_semantic_ids, prefix_allowed_tokens_fn
 
 TINY_T5 = dict(d_model=32, d_kv=8, d_ff=64, n_heads=2, n_layers=1)
 
