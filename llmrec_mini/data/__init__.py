@@ -1,6 +1,8 @@
 """Datasets: one data model (`Catalog`, `Interactions`, `Dataset`) and one entry point, `load_dataset`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from .core import Catalog, Dataset, Interactions, from_events
 
 __all__ = ["Catalog", "Dataset", "Interactions", "from_events", "load_dataset", "DATASETS", "DataError"]
@@ -13,13 +15,17 @@ class DataError(RuntimeError):
 
 
 def load_dataset(name: str, *, data_dir: str | None = None, size: str = "default", seed: int = 0,
-                 download: bool = True) -> Dataset:
+                 download: bool = True, verify: bool = True) -> Dataset:
     """Load a dataset by name: ``synthetic``, ``ml-100k``, ``ml-1m`` or ``amazon-<category>``.
 
     ``size``/``seed`` apply to the built-in synthetic data; ``data_dir`` points the real loaders at
     a local folder holding the original files (otherwise they use the cache, downloading if allowed).
+    ``verify`` makes the real loaders check the files against the official release (counts, and
+    checksums where known) and raise `DataError` on a mismatch; ``False`` loads a modified copy.
     """
     key = name.lower().strip()
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DataError(f"the data folder {data_dir} does not exist (or is not a folder)")
     if key == "synthetic":
         from .synthetic import make_synthetic
 
@@ -27,9 +33,9 @@ def load_dataset(name: str, *, data_dir: str | None = None, size: str = "default
     if key in ("ml-100k", "ml-1m", "movielens-100k", "movielens-1m"):
         from .movielens import load_movielens
 
-        return load_movielens(key.replace("movielens", "ml"), data_dir=data_dir, download=download)
+        return load_movielens(key.replace("movielens", "ml"), data_dir=data_dir, download=download, verify=verify)
     if key.startswith("amazon-") and len(key) > len("amazon-"):
         from .amazon import load_amazon
 
-        return load_amazon(key[len("amazon-"):], data_dir=data_dir, download=download)
+        return load_amazon(key[len("amazon-"):], data_dir=data_dir, download=download, verify=verify)
     raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")

@@ -21,6 +21,15 @@ id - 1 and item index = P5 item id - 1 (22,363 users, 12,101 items, 198,502 revi
 Item text: titles and descriptions are HTML-unescaped with whitespace collapsed; ``categories`` is the
 *first* category path; ``tags`` are the leaves of all paths (a few items have several); brand and
 price when present (the shared Beauty files have neither).
+
+Integrity: no official checksum of these files is published, so the loader checks what can be
+checked. Downloads go over https and must deliver the announced ``Content-Length`` (`download.fetch`).
+Both files are decompressed to the end, so gzip's CRC32 and length trailer catch a truncated or
+corrupted file: one `DataError` naming it (a garbled line is blamed on the file when the stream is
+broken). With ``verify=True`` (the default) the reviews file must hold the known statistics of the
+official 5-core file where they are known (`EXPECTED`: Beauty has 22,363 users, 12,101 items and
+198,502 reviews; being a 5-core file, the same after the filter); ``verify=False`` loads a
+deliberately modified copy. ``dataset.info`` records the SHA-256 of both files so a run can be reproduced.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ import gzip
 import html
 import json
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -36,7 +46,7 @@ from . import DataError
 from . import download as dl
 from .core import Dataset, from_events
 
-BASE_URL = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles"
+BASE_URL = "https://snap.stanford.edu/data/amazon/productGraph/categoryFiles"
 CATEGORIES = [  # official file-name spelling of the 2014 per-category files
     "Amazon_Instant_Video", "Apps_for_Android", "Automotive", "Baby", "Beauty", "Books", "CDs_and_Vinyl",
     "Cell_Phones_and_Accessories", "Clothing_Shoes_and_Jewelry", "Digital_Music", "Electronics",
@@ -51,6 +61,8 @@ ALIASES = {"sports": "Sports_and_Outdoors", "toys": "Toys_and_Games", "clothing"
            "cds": "CDs_and_Vinyl", "music": "Digital_Music", "instruments": "Musical_Instruments",
            "office": "Office_Products", "pets": "Pet_Supplies", "kindle": "Kindle_Store",
            "games": "Video_Games", "apps": "Apps_for_Android", "instant-video": "Amazon_Instant_Video"}
+# Statistics of the official 5-core files (SNAP page; TIGER / P5 / S3-Rec papers), where known.
+EXPECTED = {"Beauty": {"reviews": 198_502, "users": 22_363, "items": 12_101}}
 _ASIN = re.compile(r"""["']asin["']\s*:\s*["']([^"']+)["']""")
 
 
@@ -73,13 +85,30 @@ def file_names(category: str) -> tuple[str, str]:
     return f"reviews_{cat}_5.json.gz", f"meta_{cat}.json.gz"
 
 
+def _broken(path: Path, reason: str) -> DataError:
+    return DataError(f"{path} is truncated or corrupted ({reason}). Delete it and download "
+                     f"{BASE_URL}/{path.name} again (the loader does so when the file is missing).")
+
+
 def _open(path: Path):
-    """Lines of a gzip text file, with (line number, line); a broken archive becomes a DataError."""
+    """Lines of a gzip text file, with (line number, line), to the end of the stream (CRC32 checked)."""
+    if path.stat().st_size == 0:  # gzip reads an empty file as zero lines
+        raise _broken(path, "empty file")
     try:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             yield from enumerate(f, 1)
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the gzip file ({exc}); delete it and download it again") from exc
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise _broken(path, f"gzip: {type(exc).__name__}: {exc}") from None
+
+
+def _bad_line(path: Path, message: str) -> DataError:
+    """A line that does not parse: blame the file when its gzip stream is broken, else the line."""
+    try:
+        for _ in _open(path):
+            pass
+    except DataError as broken:
+        return broken
+    return DataError(f"{path}, {message}")
 
 
 def read_reviews(path: Path) -> list[tuple[str, str, int]]:
@@ -92,8 +121,8 @@ def read_reviews(path: Path) -> list[tuple[str, str, int]]:
             r = json.loads(line)
             events.append((str(r["reviewerID"]), str(r["asin"]), int(r["unixReviewTime"])))
         except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"{path}, line {lineno}: expected a JSON object with reviewerID, asin and "
-                            f"unixReviewTime ({type(exc).__name__}: {exc})") from None
+            raise _bad_line(path, f"line {lineno}: expected a JSON object with reviewerID, asin and "
+                                  f"unixReviewTime ({type(exc).__name__}: {exc})") from None
     return events
 
 
@@ -124,8 +153,8 @@ def read_meta(path: Path, asins: set[str]) -> dict[str, dict]:
             d = ast.literal_eval(line.strip())
             asin = d["asin"]
         except (ValueError, SyntaxError, TypeError, KeyError, MemoryError, RecursionError) as exc:
-            raise DataError(f"{path}, line {lineno}: expected a Python dict literal with an 'asin' "
-                            f"({type(exc).__name__}: {exc})") from None
+            raise _bad_line(path, f"line {lineno}: expected a Python dict literal with an 'asin' "
+                                  f"({type(exc).__name__}: {exc})") from None
         if asin not in asins or asin in items:
             continue
         paths = [[_text(c) for c in p] for p in d.get("categories") or [] if p]
@@ -156,12 +185,25 @@ def _download(names: tuple[str, str], folder: Path) -> None:
             dl.fetch(f"{BASE_URL}/{name}", folder / name)  # no published checksum
 
 
+def _verify(cat: str, folder: Path, name: str, raw: list[tuple[str, str, int]]) -> str:
+    """Compare the reviews file with the official 5-core statistics, when known (raises `DataError`)."""
+    if cat not in EXPECTED:
+        return f"gzip streams complete; no known statistics of the {cat} 5-core file"
+    found = {"reviews": len(raw), "users": len({e[0] for e in raw}), "items": len({e[1] for e in raw})}
+    dl.check_counts(f"Amazon 2014 {cat}", folder, [(name, what, found[what], n) for what, n in EXPECTED[cat].items()],
+                    "the official 5-core file", f"delete {name} there and download {BASE_URL}/{name} again "
+                                                f"(the loader does so when the file is missing)")
+    return "gzip streams complete; counts match the official 5-core file: " + ", ".join(
+        f"{n:,} {what}" for what, n in EXPECTED[cat].items())
+
+
 def load_amazon(category: str = "beauty", data_dir: str | Path | None = None, download: bool = True,
-                core: int | None = 5) -> Dataset:
+                core: int | None = 5, verify: bool = True) -> Dataset:
     """Load an Amazon 2014 category (``"beauty"``, ``"sports"``, ``"toys"``, ... or the official name).
 
     ``data_dir``: folder holding ``reviews_<Cat>_5.json.gz`` and ``meta_<Cat>.json.gz`` (else the
     cache, downloading when ``download``). ``core``: the k-core threshold (``None`` or 1: no filter).
+    ``verify``: compare the reviews file with the official statistics (``False`` loads a modified copy).
     """
     cat = category_name(category)
     names = file_names(cat)
@@ -169,13 +211,15 @@ def load_amazon(category: str = "beauty", data_dir: str | Path | None = None, do
     folder = dl.ensure_files(f"Amazon 2014 {cat}", amazon_folder(cat, data_dir), names, urls,
                              download=download, get=lambda f: _download(names, f))
     raw = read_reviews(folder / names[0])
+    verified = _verify(cat, folder, names[0], raw) if verify else "gzip streams complete; counts not checked"
     events = k_core(raw, core)
     if not events:
         raise DataError(f"{folder / names[0]}: no reviews left after the {core}-core filter")
     items = read_meta(folder / names[1], {e[1] for e in events})
     info = {
         "source": f"Amazon reviews 2014, {cat} 5-core (McAuley lab; {BASE_URL})", "folder": str(folder),
-        "files": list(names), "core": core, "reviews_in_file": len(raw), "items_with_meta": len(items),
+        "files": list(names), "sha256": {n: dl.sha256_of(folder / n) for n in names}, "verified": verified,
+        "core": core, "reviews_in_file": len(raw), "items_with_meta": len(items),
         "ordering": "per-user stable sort by unixReviewTime (ties: file order); users by first appearance "
                     "in the file; items by first appearance in the sorted sequences (= S3-Rec/P5 ids - 1)",
         "citation": "McAuley et al., SIGIR 2015; He & McAuley, WWW 2016",

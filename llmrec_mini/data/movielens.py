@@ -17,6 +17,15 @@ ML-100K ratings share a second with another one of the same user, so this matter
 indexed by increasing numeric id (ML user ``u`` -> index ``u - 1``); items in order of first
 appearance in those time-sorted sequences. Only rated items (after ``min_rating``) are in the catalog.
 A malformed line raises `DataError` naming the file and the line number.
+
+Verification (``verify=True``, the default): a truncated or edited ratings file would otherwise load
+as a smaller dataset without a word. So the loader first compares the SHA-256 of ``u.data`` and
+``u.item`` with the GroupLens files (ML-100K; a match settles it). Otherwise the counts decide: the
+raw files, before ``min_rating``, must hold the release's ratings, users and items, as stated by
+``u.info`` when the folder has one (ML-100K: "943 users / 1682 items / 100000 ratings"), else the known
+counts in `EXPECTED`. A mismatch is one `DataError` that says what was found and how to get the
+original files again; ``verify=False`` loads a deliberately modified copy (a subset, say).
+``dataset.info`` records the SHA-256 of the files read and how they were verified.
 """
 from __future__ import annotations
 
@@ -36,13 +45,19 @@ LAYOUTS = {
     "ml-1m": {"ratings": "ratings.dat", "items": "movies.dat", "sep": "::", "item_sep": "::", "item_fields": 3},
 }
 # SHA-256 of the extracted files, computed from byte-identical copies (sizes match the GroupLens
-# archive). The zip itself has no known checksum here; ML-1M files are checked only by parsing.
+# archive). The zip itself has no known checksum here; ML-1M files are checked by their counts.
 SHA256 = {
     "ml-100k": {
         "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
         "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
     },
     "ml-1m": {},
+}
+# What the raw files of each release contain: rating lines, distinct users, items in u.item /
+# movies.dat, and (ML-1M) distinct rated items, since 177 of its 3,883 movies have no rating.
+EXPECTED = {
+    "ml-100k": {"ratings": 100_000, "users": 943, "items": 1_682},
+    "ml-1m": {"ratings": 1_000_209, "users": 6_040, "items": 3_883, "rated items": 3_706},
 }
 
 
@@ -60,18 +75,16 @@ def _lines(path: Path, sep: str, n_fields: int):
             yield lineno, fields
 
 
-def _read_ratings(path: Path, sep: str, min_rating: float | None) -> list[tuple[str, str, int]]:
-    """``(user, item, timestamp)`` events in file order, keeping ratings >= ``min_rating``."""
-    events = []
+def _read_ratings(path: Path, sep: str) -> list[tuple[str, str, float, int]]:
+    """All ``(user, item, rating, timestamp)`` rows in file order."""
+    rows = []
     for lineno, (u, i, r, t) in _lines(path, sep, 4):
         try:
-            user, item, rating, ts = int(u), int(i), float(r), int(t)
+            rows.append((str(int(u)), str(int(i)), float(r), int(t)))
         except ValueError:
             raise DataError(f"{path}, line {lineno}: expected integer user, item, timestamp and a "
                             f"numeric rating, found {sep.join((u, i, r, t))!r}") from None
-        if min_rating is None or rating >= min_rating:
-            events.append((str(user), str(item), ts))
-    return events
+    return rows
 
 
 def _read_items(path: Path, variant: str) -> dict[str, dict]:
@@ -91,6 +104,28 @@ def _read_items(path: Path, variant: str) -> dict[str, dict]:
     return items
 
 
+def _verify(variant: str, folder: Path, rows: list, items: dict, sha256: dict[str, str]) -> str:
+    """How the files were verified (see the module docstring); raises `DataError` when they do not match."""
+    layout = LAYOUTS[variant]
+    if SHA256[variant] and all(sha256[name] == h for name, h in SHA256[variant].items()):
+        return f"sha256 of {', '.join(SHA256[variant])} match the GroupLens files"
+    expected, reference = dict(EXPECTED[variant]), f"the GroupLens {variant} release"
+    if variant == "ml-100k" and (folder / "u.info").is_file():  # "943 users" / "1682 items" / "100000 ratings"
+        for line in (folder / "u.info").read_text(encoding="latin-1").splitlines():
+            number, _, what = line.strip().partition(" ")
+            if number.isdigit() and what.strip() in expected:
+                expected[what.strip()] = int(number)
+        reference = "its u.info"
+    found = {"ratings": len(rows), "users": len({r[0] for r in rows}), "items": len(items),
+             "rated items": len({r[1] for r in rows})}
+    ratings, movies = layout["ratings"], layout["items"]
+    dl.check_counts(f"MovieLens {variant}", folder,
+                    [(movies if what == "items" else ratings, what, found[what], n) for what, n in expected.items()],
+                    reference, f"download {BASE_URL}/{variant}.zip again and unzip {ratings} and {movies} into "
+                               f"{folder} (or delete them there and the loader downloads them)")
+    return f"counts match {reference}: " + ", ".join(f"{n:,} {what}" for what, n in expected.items())
+
+
 def _download(variant: str, folder: Path) -> None:
     """Fetch ``<variant>.zip``, extract the ratings/items/README files flat into ``folder``, verify them."""
     layout = LAYOUTS[variant]
@@ -103,6 +138,8 @@ def _download(variant: str, folder: Path) -> None:
                 name = Path(member).name  # flatten "ml-100k/u.data"; never write outside folder
                 if name in wanted:
                     (folder / name).write_bytes(zf.read(member))
+    except zipfile.BadZipFile as exc:  # not a zip, or a member fails its CRC
+        raise DataError(f"{BASE_URL}/{variant}.zip is not a valid zip archive ({exc})") from None
     finally:
         archive.unlink(missing_ok=True)
     for name, expected in SHA256[variant].items():
@@ -123,11 +160,12 @@ def movielens_folder(variant: str, data_dir: str | Path | None = None) -> Path:
 
 
 def load_movielens(variant: str = "ml-100k", data_dir: str | Path | None = None, download: bool = True,
-                   min_rating: float | None = None) -> Dataset:
+                   min_rating: float | None = None, verify: bool = True) -> Dataset:
     """Load MovieLens ``"ml-100k"`` or ``"ml-1m"`` (see the module docstring for formats and ordering).
 
     ``data_dir``: folder with the original files (else the cache, downloading when ``download``).
     ``min_rating``: keep only ratings >= this value (implicit feedback); ``None`` keeps all.
+    ``verify``: check the files against the official release (``False`` loads a modified copy).
     """
     variant = variant.lower().replace("movielens-", "ml-")
     if variant not in LAYOUTS:
@@ -137,14 +175,17 @@ def load_movielens(variant: str = "ml-100k", data_dir: str | Path | None = None,
     folder = dl.ensure_files(f"MovieLens {variant}", movielens_folder(variant, data_dir), names,
                              [f"{BASE_URL}/{variant}.zip (unzip it)"], download=download,
                              get=lambda f: _download(variant, f))
-    events = _read_ratings(folder / layout["ratings"], layout["sep"], min_rating)
+    rows = _read_ratings(folder / layout["ratings"], layout["sep"])
+    items = _read_items(folder / layout["items"], variant)
+    sha256 = {name: dl.sha256_of(folder / name) for name in names}
+    verified = _verify(variant, folder, rows, items, sha256) if verify else "not checked (verify=False)"
+    events = [(u, i, t) for u, i, r, t in rows if min_rating is None or r >= min_rating]
     if not events:
         raise DataError(f"{folder / layout['ratings']}: no ratings left (min_rating={min_rating})")
     events.sort(key=lambda e: int(e[0]))  # users by numeric id; stable, so file order is kept per user
-    items = _read_items(folder / layout["items"], variant)
     info = {
         "source": f"GroupLens MovieLens {variant} ({BASE_URL}/{variant}.zip)", "folder": str(folder),
-        "files": names, "min_rating": min_rating,
+        "files": names, "sha256": sha256, "verified": verified, "min_rating": min_rating,
         "ordering": "per-user stable sort by timestamp (ties: file order); users by numeric id; "
                     "items by first appearance",
         "license": "GroupLens research-only license: no redistribution; cite Harper & Konstan, ACM TiiS 2015",
