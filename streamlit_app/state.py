@@ -4,7 +4,7 @@
 * models, embeddings and semantic IDs with ``st.cache_resource``: one object per process, shared by
   every session, and also stored on disk under the cache folder so a restart is instant:
 
-      <cache>/v<version>/synthetic-<size>-<seed>-sasrec-e<epochs>/   model.save() + history.json
+      <cache>/v<version>/synthetic-<size>-<seed>-<model>-<settings hash>/   model.save() (any registered model)
       <cache>/v<version>/embeddings/                                  encode_items(cache_dir=...)
       <cache>/v<version>/semantic_ids/<...>.npz                        SemanticIDs.save()
 
@@ -14,6 +14,7 @@ the sidebar starts with; ``LLMREC_PLAYGROUND_CACHE`` moves the cache folder
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,7 +24,6 @@ import streamlit as st
 import llmrec_mini
 
 SIZES = ("tiny", "default", "large")
-SASREC_EPOCHS = {"tiny": 5, "default": 10, "large": 4}  # a small budget: ~4-5 s/epoch at default size on 2 cores
 EVAL_USERS = 1000  # test users the metrics are computed on (a fixed random subset)
 SID_METHODS = ("rqkmeans", "rqvae", "lsh", "random")
 ENCODERS = ("auto", "hashing")
@@ -72,45 +72,56 @@ def split(size: str, seed: int):
 
 
 # ------------------------------------------------------------------------------------------------ models
+# What the playground trains, per registered model and dataset size: small budgets for a 2-core CPU.
+# Any other registered model trains with its defaults (its "tiny" preset on the tiny data).
+TRAINING = {
+    "sasrec": {"tiny": {"epochs": 5}, "default": {"epochs": 10}, "large": {"epochs": 4}},  # ~4-5 s/epoch at default
+}
+
+
+def training_settings(name: str, size: str) -> dict:
+    from llmrec_mini.models import model_class
+
+    if name in TRAINING:
+        return dict(TRAINING[name][size])
+    presets = model_class(name).presets
+    return dict(presets["tiny"]) if size == "tiny" and "tiny" in presets else {}
+
+
+def model_dir(name: str, size: str, seed: int) -> Path:
+    """Where a trained model is kept: one folder per model, data and training settings."""
+    tag = hashlib.sha1(json.dumps(training_settings(name, size), sort_keys=True).encode()).hexdigest()[:8]
+    return cache_dir() / f"synthetic-{size}-{seed}-{name}-{tag}"
+
+
 @st.cache_resource(show_spinner=False)
-def popularity(size: str, seed: int):
-    from llmrec_mini.models import get_model
+def _model(name: str, size: str, seed: int):
+    """Load a registered model from disk, or train it (small budget) and save it there."""
+    from llmrec_mini.models import get_model, model_class
 
-    return get_model("popularity").fit(split(size, seed))
-
-
-def sasrec_dir(size: str, seed: int) -> Path:
-    return cache_dir() / f"synthetic-{size}-{seed}-sasrec-e{SASREC_EPOCHS[size]}"
-
-
-@st.cache_resource(show_spinner=False)
-def _sasrec(size: str, seed: int):
-    """Load SASRec from disk, or train it (small budget) and save it there. Returns (model, history)."""
-    from llmrec_mini.models.sasrec import SASRec
-
-    path = sasrec_dir(size, seed)
-    if (path / "model.safetensors").exists():
-        history = json.loads((path / "history.json").read_text()) if (path / "history.json").exists() else []
-        return SASRec.load(path), history
-    model = SASRec(epochs=SASREC_EPOCHS[size], batch_size=128, seed=seed, progress=False).fit(split(size, seed))
+    path = model_dir(name, size, seed)
+    if (path / "config.json").exists():
+        return model_class(name).load(path, dataset(size, seed).catalog)
+    model = get_model(name, seed=seed, progress=False, **training_settings(name, size))
+    model.fit(split(size, seed), dataset(size, seed).catalog)
     model.save(path)
-    (path / "history.json").write_text(json.dumps(model.result.history))
-    return model, model.result.history
+    return model
 
 
-def sasrec(size: str, seed: int):
-    """(SASRec, training history); trains on the first call for this size/seed, with a spinner."""
-    on_disk = (sasrec_dir(size, seed) / "model.safetensors").exists()
-    message = ("Loading SASRec..." if on_disk else
-               f"Training SASRec ({SASREC_EPOCHS[size]} epochs; about a minute at the default size on 2 CPU cores). "
-               "This happens once: the model is then cached on disk.")
+def model(name: str, size: str, seed: int):
+    """A fitted registered model (trained on the first call for this size/seed, with a spinner)."""
+    on_disk = (model_dir(name, size, seed) / "config.json").exists()
+    epochs = training_settings(name, size).get("epochs")
+    budget = f" ({epochs} epochs; about a minute at the default size on 2 CPU cores)" if epochs else ""
+    message = (f"Loading {name}..." if on_disk else
+               f"Training {name}{budget}. This happens once: the model is then cached on disk.")
     with st.spinner(message, show_time=not on_disk):
-        return _sasrec(size, seed)
+        return _model(name, size, seed)
 
 
-def models(size: str, seed: int) -> dict:
+def models(size: str, seed: int, names=("popularity", "sasrec")) -> dict:
     """{name: fitted recommender} for the models the pages compare."""
-    return {"popularity": popularity(size, seed), "sasrec": sasrec(size, seed)[0]}
+    return {name: model(name, size, seed) for name in names}
 
 
 @st.cache_data(show_spinner="Evaluating on held-out users...")
@@ -118,8 +129,8 @@ def test_metrics(size: str, seed: int, model_name: str) -> dict:
     """recall@10, ndcg@10 (and users) of one model on a fixed subset of the test split."""
     from llmrec_mini.evaluate import evaluate
 
-    model = popularity(size, seed) if model_name == "popularity" else _sasrec(size, seed)[0]  # no UI in here
-    row = evaluate(model, split(size, seed), ks=(10,), max_users=EVAL_USERS, progress=False).iloc[0]
+    row = evaluate(_model(model_name, size, seed), split(size, seed), ks=(10,), max_users=EVAL_USERS,
+                   progress=False).iloc[0]  # no UI in here
     return {"recall@10": float(row["recall@10"]), "ndcg@10": float(row["ndcg@10"]), "users": int(row["users"])}
 
 

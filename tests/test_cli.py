@@ -19,16 +19,32 @@ def test_data_stats_json(capsys):
     assert stats["users"] == 200 and stats["items"] == 150
 
 
+TINY = ["--dataset", "synthetic", "--size", "tiny"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["data", "stats", "--dataset", "nope"], "unknown dataset"),
     (["data", "stats", "--dataset", "ml-100k", "--data-dir", "/no/such/folder"], "does not exist"),
-    (["evaluate", "--model", "nope", "--dataset", "synthetic", "--size", "tiny"], "unknown model"),
-    (["train", "--model", "sasrec", "--dataset", "synthetic", "--size", "tiny", "--param", "oops"], "key=value"),
+    (["evaluate", "--model", "nope", *TINY], "unknown model"),
+    (["train", "--model", "sasrec", *TINY, "--param", "oops"], "key=value"),
+    (["train", "--model", "sasrec", *TINY, "--param", "d_model=abc"], "d_model must be an integer, got 'abc'"),
+    (["train", "--model", "sasrec", *TINY, "--param", "n_heads=3"], "divisible by n_heads (3)"),
+    (["train", "--model", "sasrec", *TINY, "--param", "max_len=0"], "max_len must be at least 1"),
+    (["train", "--model", "sasrec", *TINY, "--param", "lr=-1"], "lr must be >= 0"),
+    (["train", "--model", "sasrec", *TINY, "--param", "loss='hinge'"], "loss must be one of 'ce', 'bce'"),
+    (["train", "--model", "sasrec", *TINY, "--param", "d_modle=8"], "unknown setting(s) 'd_modle'"),
+    (["train", "--model", "tiger", *TINY, "--preset", "gpu"], "tiger has no preset 'gpu'"),
+    (["evaluate", "--model", "sasrec", *TINY, "--epochs", "-3"], "epochs must be at least 1, got -3"),
+    (["evaluate", "--model", "sasrec", *TINY, "--ks", "0"], "positive integers"),
+    (["evaluate", "--model", "sasrec", *TINY, "--ks", "5", "-5"], "positive integers"),
+    (["evaluate", "--model", "sasrec", *TINY, "--checkpoint", "/no/such/ckpt"], "no checkpoint in /no/such/ckpt"),
+    (["train", "--model", "sasrec", *TINY, "--device", "cuda"], "no CUDA GPU"),
     (["bench", "nope"], "unknown benchmark"),
 ])
 def test_bad_input_is_one_clear_message(args, message):
     code, out, err = run(*args)
-    assert code == 2 and message in err and "Traceback" not in err
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert err.count("\n") == 1 and err.startswith("llmrec-mini: error: ")  # one line
 
 
 def test_malformed_file_is_one_clear_message(tmp_path):
@@ -39,26 +55,64 @@ def test_malformed_file_is_one_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize("model, params", [
+    ("popularity", []),
     ("sasrec", ["d_model=16"]),
-    ("tiger", ["d_model=16", "d_kv=8", "d_ff=32", "n_layers=1", "n_heads=2", "encoder=hashing", "codebook_size=8",
+    ("tiger", ["d_model=16", "d_kv=8", "d_ff=32", "n_layers=1", "n_heads=2", "encoder='hashing'", "codebook_size=8",
                "rqvae_epochs=2", "val_users=20", "beam_size=10"]),
 ])
 def test_train_then_evaluate_checkpoint(model, params, tmp_path, capsys, monkeypatch):
+    """train --out writes a checkpoint; evaluate --checkpoint scores exactly that model (same numbers as in Python)."""
+    from llmrec_mini.data import load_dataset
+    from llmrec_mini.data.sequences import leave_one_out
+    from llmrec_mini.evaluate import evaluate
+    from llmrec_mini.models import model_class
+
     monkeypatch.setenv("LLMREC_DATA_DIR", str(tmp_path))  # TIGER caches item embeddings there
-    common = ["--dataset", "synthetic", "--size", "tiny", "--model", model]
+    common = [*TINY, "--model", model]
     assert main(["train", *common, "--epochs", "1", *[a for p in params for a in ("--param", p)],
                  "--out", str(tmp_path / "m"), "--json"]) == 0
     capsys.readouterr()
     assert main(["evaluate", *common, "--checkpoint", str(tmp_path / "m"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["model"] == model and 0 <= rows[0]["ndcg@10"] <= 1 and "recall@5" in rows[0]
+    data = load_dataset("synthetic", size="tiny")
+    expected = evaluate(model_class(model).load(tmp_path / "m", data.catalog), leave_one_out(data), progress=False)
+    assert rows[0]["model"] == model and rows[0]["users"] == 200
+    for metric in ("recall@5", "ndcg@5", "recall@10", "ndcg@10", "coverage@10"):
+        assert rows[0][metric] == pytest.approx(float(expected[metric].iloc[0])), metric
+
+
+def test_checkpoints_that_do_not_fit_are_refused(tmp_path):
+    """Another dataset's checkpoint, a corrupted or truncated weights file, another model's, --out a file."""
+    assert run("train", "--model", "sasrec", *TINY, "--epochs", "1", "--param", "d_model=16", "--out",
+               str(tmp_path / "m"))[0] == 0
+    cases = [(["--size", "default"], "trained on a catalog of 150 items; this dataset has 1,500"),
+             (["--seed", "7"], "another catalog")]
+    for extra, message in cases:
+        code, _, err = run("evaluate", "--model", "sasrec", "--dataset", "synthetic", "--size", "tiny", *extra,
+                           "--checkpoint", str(tmp_path / "m"))
+        assert code == 2 and message in err and "Traceback" not in err, err
+    code, _, err = run("evaluate", "--model", "tiger", *TINY, "--checkpoint", str(tmp_path / "m"))
+    assert code == 2 and "holds a sasrec model, not tiger" in err
+    weights = (tmp_path / "m" / "model.safetensors").read_bytes()
+    for damaged in (weights[:200], b"not safetensors", weights[:-64]):
+        (tmp_path / "m" / "model.safetensors").write_bytes(damaged)
+        code, _, err = run("evaluate", "--model", "sasrec", *TINY, "--checkpoint", str(tmp_path / "m"))
+        assert code == 2 and "model.safetensors" in err and "Traceback" not in err, err
+    (tmp_path / "file").write_text("x")
+    code, _, err = run("train", "--model", "sasrec", *TINY, "--out", str(tmp_path / "file"))
+    assert code == 2 and "is a file" in err
 
 
 def test_bench_quick_json(capsys):
     assert main(["bench", "synthetic", "--quick", "--json", "--only", "popularity", "sasrec (CE)"]) == 0
     out = json.loads(capsys.readouterr().out)[0]
     models = {r["model"] for r in out["rows"]}
-    assert {"popularity", "sasrec (CE)"} <= models and out["hardware"]
+    assert models == {"popularity", "sasrec (CE)"} and out["hardware"] and out["quick"]
+    # the protocol: every model with seen items excluded; catalog scorers also with seen items kept
+    assert sorted((r["model"], r["seen items"]) for r in out["rows"]) == [
+        ("popularity", "excluded"), ("popularity", "kept"), ("sasrec (CE)", "excluded"), ("sasrec (CE)", "kept")]
+    sasrec = next(r for r in out["rows"] if r["model"] == "sasrec (CE)")
+    assert sasrec["epochs"] == 1 and len(sasrec["curve"]) == 1 and sasrec["params"]["epochs"] == 1
 
 
 def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):

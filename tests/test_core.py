@@ -33,15 +33,13 @@ def test_metrics_hand_computed():
 
 
 def test_harness_excludes_seen_items():
-    class Fixed:  # always ranks item 0 first, then 1, 2, ...
-        name = "fixed"
+    from llmrec_mini.models.base import Recommender
 
-        def recommend(self, histories, k=10, exclude_seen=True, users=None):
-            from llmrec_mini.models.base import Recommender
+    class Fixed(Recommender):  # always ranks item 0 first, then 1, 2, ...
+        name, n_items = "fixed", 5
 
-            rec = Recommender()
-            rec.score = lambda h, u=None: np.tile(-np.arange(5, dtype=np.float32), (len(h), 1))
-            return rec.recommend(histories, k, exclude_seen)
+        def score(self, histories, users=None):
+            return np.tile(-np.arange(5, dtype=np.float32), (len(histories), 1))
 
     ds = Dataset("toy", Catalog([f"i{i}" for i in range(5)]), Interactions(["u"], [np.array([0, 3, 1])]))
     split = leave_one_out(ds)  # history [0, 3], target 1
@@ -74,8 +72,13 @@ def test_leave_one_out_and_time_split():
     assert [s.tolist() for s in split.train] == [[0, 1], [4, 5], [5]]  # short users only train
     assert split.valid.targets.tolist() == [2, 2] and split.test.targets.tolist() == [3, 1]
     assert [h.tolist() for h in split.test.histories] == [[0, 1, 2], [5, 2]]
+    # time cut-offs: the median of all 9 timestamps is 3, the 0.8 quantile 8.4 (by hand)
     ts = time_split(ds, valid_quantile=0.5, test_quantile=0.8)
-    assert ts.protocol == "time" and all(len(h) > 0 for h in ts.test.histories)
+    assert ts.protocol == "time" and [s.tolist() for s in ts.train] == [[0, 1], [4, 5], []]
+    assert ts.valid.users.tolist() == [0] and ts.valid.targets.tolist() == [2]  # a's first event at t >= 3
+    assert [h.tolist() for h in ts.valid.histories] == [[0, 1]]  # c's first event is at t=4 but has no history
+    assert ts.test.users.tolist() == [0, 2] and ts.test.targets.tolist() == [3, 1]  # first events at t >= 8.4
+    assert [h.tolist() for h in ts.test.histories] == [[0, 1, 2], [5, 2]]
     assert pad_left([np.array([0, 1, 2])], 2).tolist() == [[2, 3]]
     assert pad_left([np.array([4])], 3).tolist() == [[0, 0, 5]]
     windows = training_windows([np.arange(7)], max_len=3)
@@ -130,13 +133,13 @@ def test_training_loop_seeded_checkpoints_early_stopping(tmp_path):
     a.save(tmp_path / "ckpt")
     c = type(a).load(tmp_path / "ckpt")
     h = split.test.histories[:5]
-    assert np.array_equal(a.recommend(h, 10)[0], c.recommend(h, 10)[0])
+    assert np.array_equal(a.recommend(h, 10).items, c.recommend(h, 10).items)
 
 
 def test_model_registry_and_bad_params():
     with pytest.raises(ValueError, match="unknown model"):
         get_model("nope")
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with pytest.raises(ValueError, match="unknown setting"):
         get_model("sasrec", d_modle=3)
     with pytest.raises(ValueError):
         get_model("popularity", foo=1)

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from llmrec_mini.semantic_ids import (
     PrefixTrie,
     SemanticIDs,
+    SIDVocab,
     add_collision_token,
     build_semantic_ids,
     collision_stats,
     level_stats,
-    prefix_allowed_tokens_fn,
 )
 
 SMALL = dict(hidden_dims=(64, 32), latent_dim=8, batch_size=256)  # a tiny RQ-VAE for fast tests
@@ -137,7 +137,11 @@ def test_factories_return_valid_unique_ids(method, x):
     assert_valid(sids, len(x), 4)
     assert sids.method == method and sids.codebook_sizes[:3] == (16, 16, 16)
     m = sids.metrics
-    assert len(m["usage"]) == len(m["perplexity"]) == 3 and 0 < m["unique_rate"] <= 1
+    assert len(m["usage"]) == len(m["perplexity"]) == 3
+    tuples = [tuple(r) for r in sids.codes[:, :3].tolist()]  # brute force: distinct 3-code tuples
+    assert m["unique_rate"] == pytest.approx(len(set(tuples)) / len(x))
+    assert m["max_collision"] == max(tuples.count(t) for t in set(tuples)) == sids.codes[:, 3].max() + 1
+    assert m["usage"][0] == pytest.approx(len(set(sids.codes[:, 0].tolist())) / 16)
     if method in ("rqkmeans", "rqvae"):
         np.testing.assert_array_equal(sids.quantizer.encode(x), sids.codes[:, :3])
 
@@ -165,18 +169,27 @@ def test_large_codebook_is_clamped_and_bad_input_rejected(x):
         SemanticIDs(codes=np.zeros((2, 2)), codebook_sizes=(4, 4), method="x")
 
 
-def test_token_layout_round_trip():
+def test_token_layout_round_trip(tmp_path):
     sids = SemanticIDs(codes=add_collision_token(np.array([[3, 1], [3, 1], [0, 2]])), codebook_sizes=(4, 4, 2),
                        method="hand")
-    assert sids.block_size == 4 and sids.length == 3 and sids.vocab_size == 12
-    assert sids.to_tokens(1, token_offset=10) == [10 + 0 * 4 + 3, 10 + 1 * 4 + 1, 10 + 2 * 4 + 1]
-    np.testing.assert_array_equal(sids.all_tokens(10)[1], sids.to_tokens(1, 10))
-    for i in range(3):
-        assert sids.from_tokens(sids.to_tokens(i, 5), 5) == i
-    assert sids.from_tokens([10 + 3, 10 + 4 + 1, 10 + 8 + 1], token_offset=10) == 1
-    assert sids.from_tokens([3, 5], 0) is None  # too short
-    assert sids.from_tokens([3, 1, 8], 0) is None  # code 1 in the level-0 slot at position 1
-    assert sids.from_tokens([0, 4 + 1, 8], 0) is None  # well-formed but no item has (0, 1, 0)
+    vocab = SIDVocab(sids, specials=("<pad>", "</s>"), offset=10)
+    assert (vocab.K, vocab.L, vocab.end) == (4, 3, 10 + 12) and vocab.special("</s>") == 1
+    assert vocab.encode([1]).tolist() == [[10 + 0 * 4 + 3, 10 + 1 * 4 + 1, 10 + 2 * 4 + 1]]
+    np.testing.assert_array_equal(vocab.decode(vocab.encode([0, 1, 2])), [0, 1, 2])
+    assert vocab.decode([[10 + 3, 10 + 4 + 1, 10 + 8 + 1]]).tolist() == [1]
+    assert vocab.decode([[13, 15]]).tolist() == [-1]  # too short
+    assert vocab.decode([[13, 11, 18]]).tolist() == [-1]  # a level-0 token at position 1
+    assert vocab.decode([[10, 15, 18]]).tolist() == [-1]  # well-formed but no item has (0, 1, 0)
+    assert vocab.decode([[13, 15, 19 + 1]]).tolist() == [-1]  # collision code 2 is beyond that level's 2 codes
+    assert vocab.level_of([0, 9, 10, 14, 21, 22]).tolist() == [-1, -1, 0, 1, 2, -1]
+    assert [vocab.describe(t) for t in (1, 4, 13, 22)] == ["</s>", "<reserved 2>", "c0=3", "<token 22>"]
+    assert vocab.token_strings()[:2] == ["<sid_0_0>", "<sid_0_1>"] and len(vocab.token_strings()) == 12
+    vocab.save(tmp_path)
+    assert SIDVocab.load(tmp_path) == vocab
+    with pytest.raises(ValueError, match="overlap"):
+        SIDVocab(sids, specials=("<pad>", "</s>"), offset=1)
+    with pytest.raises(KeyError, match="<bos>"):
+        vocab.special("<bos>")
 
 
 # ---------------------------------------------------------------- trie
@@ -216,15 +229,14 @@ def test_constrained_t5_generation_yields_only_valid_ids():
     rng = np.random.default_rng(0)
     sids = SemanticIDs(codes=add_collision_token(rng.integers(0, 4, size=(30, 2))), codebook_sizes=(4, 4, 4), method="hand")
     assert sids.codebook_sizes[-1] >= sids.codes[:, -1].max() + 1
-    offset = 2  # 0 = pad / decoder start, 1 = eos
+    vocab = SIDVocab(sids, specials=("<pad>", "</s>"))  # 0 = pad / decoder start, 1 = eos
     torch.manual_seed(0)
-    model = T5ForConditionalGeneration(T5Config(vocab_size=offset + sids.vocab_size, d_model=16, d_ff=32, d_kv=8,
+    model = T5ForConditionalGeneration(T5Config(vocab_size=vocab.end, d_model=16, d_ff=32, d_kv=8,
                                                 num_layers=1, num_heads=2, decoder_start_token_id=0, pad_token_id=0,
                                                 eos_token_id=1)).eval()
-    fn = prefix_allowed_tokens_fn(sids.trie(), token_offset=offset, block_size=sids.block_size, n_prefix_tokens=1)
     out = model.generate(input_ids=torch.tensor([[5, 9, 3], [7, 2, 8]]), num_beams=10, num_return_sequences=10,
-                         max_new_tokens=sids.length, prefix_allowed_tokens_fn=fn, do_sample=False)
-    assert out.shape == (20, 1 + sids.length)
-    items = [sids.from_tokens(seq[1:].tolist(), token_offset=offset) for seq in out]
-    assert None not in items
+                         max_new_tokens=vocab.L, prefix_allowed_tokens_fn=vocab.allowed_tokens_fn(), do_sample=False)
+    assert out.shape == (20, 1 + vocab.L)
+    items = vocab.decode(out[:, 1:].numpy()).tolist()
+    assert -1 not in items
     assert len(set(items[:10])) == 10 and len(set(items[10:])) == 10  # beams are distinct real items

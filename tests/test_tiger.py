@@ -11,20 +11,14 @@ from llmrec_mini.data.sequences import leave_one_out
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate
 from llmrec_mini.models import get_model
+from llmrec_mini.models.base import CheckpointError
 from llmrec_mini.models.tiger import TIGER, user_buckets
-from llmrec_mini.semantic_ids import TrieConstraint, build_semantic_ids, prefix_allowed_tokens_fn
+from llmrec_mini.semantic_ids import SIDVocab, build_semantic_ids
 
 TINY_T5 = dict(d_model=32, d_kv=8, d_ff=64, n_heads=2, n_layers=1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -70,46 +64,52 @@ def test_user_hash_is_fixed_and_in_range():
 
 
 def test_encoder_input_layout(tiny_sids):
-    model = TIGER(semantic_ids=tiny_sids, max_history=2, n_user_buckets=10, **TINY_T5)
-    model.build(tiny_sids.n_items)
-    L, off = tiny_sids.length, model.sid_offset
-    assert off == 2 + 10 and model.t5_config.vocab_size == off + tiny_sids.vocab_size
+    model = TIGER(semantic_ids=tiny_sids, max_history=2, n_user_buckets=10, **TINY_T5).untrained(tiny_sids.n_items)
+    vocab, L = model.vocab, tiny_sids.length
+    assert vocab.offset == 2 + 10 and model.t5_config.vocab_size == vocab.end == 12 + L * tiny_sids.block_size
     ids, mask = model.encode_inputs([np.array([3, 4, 5]), np.array([7])], users=np.array([0, 1]))
     assert ids.shape == (2, 1 + 2 * L)  # the last max_history=2 items only
     assert ids[0, 0] == 2 + user_buckets(0, 10) and ids[1, 0] == 2 + user_buckets(1, 10)
-    assert ids[0, 1:].tolist() == tiny_sids.to_tokens(4, off) + tiny_sids.to_tokens(5, off)
-    assert ids[1, 1:1 + L].tolist() == tiny_sids.to_tokens(7, off)
+    # by hand: code c at level l of item i is token offset + l*K + c
+    K = tiny_sids.block_size
+    by_hand = lambda i: [12 + l * K + int(c) for l, c in enumerate(tiny_sids.codes[i])]  # noqa: E731
+    assert ids[0, 1:].tolist() == by_hand(4) + by_hand(5)
+    assert ids[1, 1:1 + L].tolist() == by_hand(7)
     assert mask[1].tolist() == [1] * (1 + L) + [0] * L and (ids[1, 1 + L:] == 0).all()
     no_user, _ = model.encode_inputs([np.array([7])])  # users=None: no user token
-    assert no_user[0].tolist() == tiny_sids.to_tokens(7, off)
+    assert no_user[0].tolist() == by_hand(7)
+    empty, _ = model.encode_inputs([np.array([], dtype=np.int64)])
+    assert empty.tolist() == [[1]]  # an empty history is the single </s> token
 
 
-def test_tokens_to_items_round_trip_and_rejects_invalid(tiny_sids):
-    model = TIGER(semantic_ids=tiny_sids, **TINY_T5)
-    model.build(tiny_sids.n_items)
-    tokens = tiny_sids.all_tokens(model.sid_offset)
-    np.testing.assert_array_equal(model.tokens_to_items(tokens), np.arange(tiny_sids.n_items))
+def test_vocab_decode_round_trip_and_rejects_invalid(tiny_sids):
+    vocab = TIGER(semantic_ids=tiny_sids, **TINY_T5).vocab
+    tokens = vocab.encode(np.arange(tiny_sids.n_items))
+    np.testing.assert_array_equal(vocab.decode(tokens), np.arange(tiny_sids.n_items))
     bad = tokens[:3].copy()
-    bad[0, 0] = 1  # EOS is no code
+    bad[0, 0] = 1  # </s> is no code
     bad[1, 1] = bad[1, 0]  # a level-0 token at level 1
-    bad[2, -1] = model.sid_offset + (tiny_sids.length - 1) * tiny_sids.block_size + tiny_sids.block_size - 1
-    expected_last = tiny_sids.item_of(list(tiny_sids.codes[2, :-1]) + [tiny_sids.block_size - 1])
-    assert model.tokens_to_items(bad).tolist() == [-1, -1, -1 if expected_last is None else expected_last]
+    bad[2, -1] = vocab.offset + (vocab.L - 1) * vocab.K + vocab.K - 1  # the last collision code: usually no item
+    expected_last = tiny_sids.item_of(list(tiny_sids.codes[2, :-1]) + [vocab.K - 1])
+    assert vocab.decode(bad).tolist() == [-1, -1, -1 if expected_last is None else expected_last]
 
 
 def test_bad_parameters_are_rejected(tiny):
     data, split = tiny
-    with pytest.raises(ValueError, match="decoding"):
+    with pytest.raises(ValueError, match="decoding must be one of"):
         TIGER(decoding="greedy")
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with pytest.raises(ValueError, match="unknown setting"):
         TIGER(n_encoder_layers=3)
+    with pytest.raises(ValueError, match="rqvae"):
+        TIGER(rqvae_epochz=3)  # RQ-VAE options are checked when the model is made, not after encoding
     with pytest.raises(ValueError, match="catalog"):
         TIGER(epochs=1, progress=False).fit(split, None)
 
 
-def test_rqvae_kwargs_pass_through():
+def test_rqvae_options_pass_through():
     model = TIGER(rqvae_epochs=7, rqvae_latent_dim=16)
-    assert model.params["sid_kwargs"] == {"epochs": 7, "latent_dim": 16}
+    assert model.group_settings["sid"].rqvae == {"epochs": 7, "latent_dim": 16}
+    assert model.params["rqvae"] == {"epochs": 7, "latent_dim": 16}
 
 
 # ---------------------------------------------------------------- one-epoch smoke: fit, recommend, evaluate, save/load
@@ -118,13 +118,21 @@ def test_one_epoch_fit_recommend_evaluate(fitted, tiny):
     assert fitted.sids.n_items == data.n_items and len(fitted.result.history) == 1
     assert np.isfinite(fitted.result.history[0]["loss"]) and "score" in fitted.result.history[0]
     h, u = split.test.histories[:40], split.test.users[:40]
-    items, scores = fitted.recommend(h, k=10, users=u)
+    rec = fitted.recommend(h, k=10, users=u)
+    items, scores = rec
     assert items.shape == (40, 10) and scores.shape == (40, 10)
     assert (items >= 0).all(), "trie decoding with beam >= k must fill every slot on this catalog"
     assert_valid_distinct(items, data.n_items, h)
     assert (np.diff(scores, axis=1) <= 1e-6).all(), "scores must be sorted, best first"
+    # the generated tokens of each recommended item are that item's ID, and trie decoding is never invalid
+    np.testing.assert_array_equal(rec.extras["tokens"], fitted.vocab.encode(items))
+    assert (rec.extras["invalid"] == 0).all()
+    # evaluate scores exactly these lists: recomputing the metric by hand from recommend() agrees
     table = evaluate(fitted, split, progress=False)
-    assert 0.0 <= table["ndcg@10"].iloc[0] <= table["recall@10"].iloc[0] <= 1.0
+    all_items = fitted.recommend(split.test.histories, k=10, users=split.test.users).items
+    hits = (all_items == split.test.targets[:, None])
+    by_hand = np.where(hits.any(1), 1 / np.log2(hits.argmax(1) + 2), 0).mean()
+    assert table["ndcg@10"].iloc[0] == pytest.approx(by_hand) and table["invalid@10"].iloc[0] == 0
 
 
 def test_fit_builds_semantic_ids_from_item_text(tiny, tmp_path, monkeypatch):
@@ -138,7 +146,9 @@ def test_fit_builds_semantic_ids_from_item_text(tiny, tmp_path, monkeypatch):
     cached = list((tmp_path / "embeddings").glob("*hashing*.npy"))
     assert len(cached) == 1, "item embeddings are cached under <data dir>/embeddings"
     np.save(cached[0], np.full_like(np.load(cached[0]), 1.0))  # a marker: the next build must read the file
-    np.testing.assert_allclose(TIGER(encoder="hashing", codebook_size=8, rqvae_epochs=1)._embeddings(data.catalog), 1.0)
+    lsh = TIGER(encoder="hashing", method="lsh", codebook_size=8).group_settings["sid"].build(data.catalog,
+                                                                                             progress=False)
+    assert (lsh.codes[:, :3] == 0).all(), "identical (cached) embeddings hash to one LSH code"
     h = split.test.histories[:5]
     items, _ = model.recommend(h, k=5, users=split.test.users[:5])
     assert (items >= 0).all()
@@ -146,56 +156,72 @@ def test_fit_builds_semantic_ids_from_item_text(tiny, tmp_path, monkeypatch):
 
 
 def test_save_load_round_trip(fitted, tiny, tmp_path):
-    _, split = tiny
+    data, split = tiny
     fitted.save(tmp_path / "tiger")
-    loaded = TIGER.load(tmp_path / "tiger")
-    assert loaded.sids == fitted.sids and loaded.params == fitted.params
+    loaded = TIGER.load(tmp_path / "tiger", data.catalog)
+    assert loaded.sids == fitted.sids and loaded.params == fitted.params and loaded.vocab == fitted.vocab
+    assert [r["loss"] for r in loaded.result.history] == [r["loss"] for r in fitted.result.history]
     h, u = split.test.histories[:20], split.test.users[:20]
     a_items, a_scores = fitted.recommend(h, k=10, users=u)
     b_items, b_scores = loaded.recommend(h, k=10, users=u)
     np.testing.assert_array_equal(a_items, b_items)
     np.testing.assert_allclose(a_scores, b_scores, rtol=1e-5, atol=1e-5)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
         TIGER.load(tmp_path / "missing")
+    with pytest.raises(CheckpointError, match="another catalog"):
+        TIGER.load(tmp_path / "tiger", make_synthetic("tiny", seed=5).catalog)
 
 
-def test_filter_decoding_reports_an_invalid_rate(fitted, tiny):
-    _, split = tiny
-    fitted.params["decoding"] = "filter"
-    try:
-        h = split.test.histories[:30]
-        items, _ = fitted.recommend(h, k=10, users=split.test.users[:30])
-    finally:
-        fitted.params["decoding"] = "trie"
-    assert 0.0 <= fitted.last_invalid_rate <= 1.0
-    assert_valid_distinct(items, fitted.n_items, h)
+def test_free_decoding_produces_invalid_ids_that_the_trie_prevents(tiny):
+    """An untrained T5 over a sparse ID space (30 items, 4^2 * 8 possible IDs) decodes many invalid IDs
+    freely (the paper's 'filter' decoding reports them); trie decoding never does."""
+    data, _ = tiny
+    rng = np.random.default_rng(0)
+    sids = build_semantic_ids(rng.standard_normal((30, 8)), method="random", levels=2, codebook_size=4, seed=0,
+                              progress=False)
+    model = TIGER(semantic_ids=sids, n_user_buckets=0, beam_size=10, **TINY_T5).untrained(30)
+    histories = [rng.choice(30, size=3, replace=False) for _ in range(8)]
+    free = model.recommend(histories, k=10, decoding="filter")
+    items, _, tokens = model.generate(histories, num_beams=10, decoding="filter")
+    assert free.extras["invalid"] == pytest.approx((items < 0).mean(1))  # the share of the k=10 beams
+    assert free.extras["invalid"].mean() > 0.2
+    assert_valid_distinct(free.items, 30, histories)  # invalid beams are dropped, never returned
+    trie = model.recommend(histories, k=10, decoding="trie")
+    assert (trie.extras["invalid"] == 0).all() and (trie.items >= 0).all()
+    with pytest.raises(ValueError, match="unknown option"):
+        model.recommend(histories, k=10, beams=3)
 
 
 # ---------------------------------------------------------------- the vectorised trie = the shared trie rule
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 10_000), n_items=st.integers(1, 30), levels=st.integers(1, 3), k=st.integers(2, 5),
-       beams=st.integers(1, 4), with_history=st.booleans())
-def test_trie_constraint_matches_prefix_allowed_tokens_fn(seed, n_items, levels, k, beams, with_history):
+       beams=st.integers(1, 4), with_history=st.booleans(), prompt=st.integers(1, 5))
+def test_trie_constraint_matches_prefix_allowed_tokens_fn(seed, n_items, levels, k, beams, with_history, prompt):
+    """The vectorised constraint = the readable per-beam rule, for any prompt width (decoder-only LMs)."""
     import torch
 
     rng = np.random.default_rng(seed)
     sids = build_semantic_ids(rng.standard_normal((n_items, 4)), method="random", levels=levels, codebook_size=k,
                               seed=seed, progress=False)
-    off, K, L, rows = 3, sids.block_size, sids.length, 2
-    trie = sids.trie()
-    shared = prefix_allowed_tokens_fn(trie, off, K, n_prefix_tokens=1)
+    vocab = SIDVocab(sids, specials=("<pad>", "</s>", "<x>"))
+    off, K, L, rows, trie = vocab.offset, vocab.K, vocab.L, 2, vocab.trie()
+    shared = vocab.allowed_tokens_fn(n_prefix_tokens=prompt)
     histories = [rng.choice(n_items, size=int(rng.integers(0, n_items + 1)), replace=False) for _ in range(rows)]
-    constraint = TrieConstraint(sids, off).for_batch(beams, histories if with_history else None)
-    for level in range(L):
+    constraint = vocab.constraint().for_batch(beams, histories if with_history else None, n_prefix_tokens=prompt)
+    for level in range(L + 1):
         # half the beams follow real items, half are random (often invalid) token sequences
-        real = sids.all_tokens(off)[rng.integers(0, n_items, rows * beams), :level]
+        real = vocab.encode(rng.integers(0, n_items, rows * beams))[:, :level]
         noise = off + rng.integers(-2, L * K + 2, size=(rows * beams, level))
         ids = np.where(rng.random((rows * beams, 1)) < 0.5, real, noise)
-        ids = np.concatenate([np.ones((rows * beams, 1), dtype=np.int64), ids], axis=1)  # decoder start first
-        out = constraint(torch.as_tensor(ids), torch.zeros(rows * beams, off + sids.vocab_size))
+        ids = np.concatenate([rng.integers(0, off, (rows * beams, prompt)), ids], axis=1)  # prompt first
+        scores = torch.randn(rows * beams, vocab.end)
+        out = constraint(torch.as_tensor(ids), scores)
+        if level == L:  # past the ID (e.g. an LLM's text after the item): nothing is masked
+            assert torch.equal(out, scores)
+            continue
         for n, row in enumerate(ids):
             got = set(np.flatnonzero(torch.isfinite(out[n]).numpy()).tolist())
-            codes = [int(t) - off - l * K for l, t in enumerate(row[1:])]
+            codes = [int(t) - off - l * K for l, t in enumerate(row[prompt:])]
             if not trie.is_valid_prefix(codes) or any(not 0 <= c < K for c in codes):
                 assert got == set(), (codes, got)
                 continue
@@ -204,6 +230,7 @@ def test_trie_constraint_matches_prefix_allowed_tokens_fn(seed, n_items, levels,
                 seen = set(histories[n // beams].tolist())
                 expected = {t for t in expected if set(trie.items_with_prefix(codes + [t - off - level * K])) - seen}
             assert got == expected, (level, codes, got, expected)
+            assert torch.equal(out[n, sorted(got)], scores[n, sorted(got)])  # allowed scores are untouched
 
 
 # ---------------------------------------------------------------- property: trie decoding yields valid, distinct items
@@ -217,9 +244,9 @@ def test_trie_decoding_returns_only_valid_distinct_items(seed, n_items, k, exclu
     rng = np.random.default_rng(seed)
     sids = build_semantic_ids(rng.standard_normal((n_items, 8)), method="random", levels=2, codebook_size=4,
                               seed=seed, progress=False)
-    torch.manual_seed(seed)  # a random-init T5: the constraint, not training, must make the output valid
-    model = TIGER(semantic_ids=sids, n_user_buckets=7, beam_size=int(rng.integers(1, 8)), **TINY_T5)
-    model.build(n_items)
+    # a random-init T5: the constraint, not training, must make the output valid
+    model = TIGER(semantic_ids=sids, n_user_buckets=7, beam_size=int(rng.integers(1, 8)), seed=seed,
+                  **TINY_T5).untrained(n_items)
     histories = [rng.choice(n_items, size=int(rng.integers(0, min(n_items, 6))), replace=False) for _ in range(5)]
     users = rng.integers(0, 100, size=5) if with_users else None
     items, scores = model.recommend(histories, k=k, exclude_seen=exclude_seen, users=users)

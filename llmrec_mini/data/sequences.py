@@ -102,6 +102,8 @@ def training_windows(train: list[np.ndarray], max_len: int) -> list[np.ndarray]:
     A window w gives inputs w[:-1] and next-item targets w[1:]; windows overlap by one item so that
     every training transition is used exactly once (long ML-100k histories are not thrown away).
     """
+    if max_len < 1:
+        raise ValueError(f"max_len must be at least 1, got {max_len}")
     out = []
     for s in train:
         end = len(s)

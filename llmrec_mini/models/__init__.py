@@ -1,10 +1,14 @@
-"""Every recommender of the package, reachable by name (`get_model("sasrec", d_model=64)`)."""
+"""Every recommender of the package, reachable by name: ``get_model("sasrec", d_model=64)``.
+
+A new method is one file, ``models/<method>.py``, with a `base.TorchRecommender` subclass, and one
+line in `MODELS` below. The registry-wide tests then train, evaluate, save and load it at tiny
+size, and the CLI, benchmarks and playground reach it by name (see docs/contributing.md).
+"""
 from __future__ import annotations
 
 import importlib
 
-# name -> "module:Class"; a new method adds one line here and becomes available to the CLI,
-# the harness and the playground.
+# name -> "module:Class"
 MODELS = {
     "popularity": "llmrec_mini.models.popularity:Popularity",
     "sasrec": "llmrec_mini.models.sasrec:SASRec",
@@ -13,16 +17,26 @@ MODELS = {
 
 
 def model_class(name: str):
-    key = name.lower().strip()
+    key = str(name).lower().strip()
     if key not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
     module, cls = MODELS[key].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def get_model(name: str, **params):
-    """Instantiate a model by name with hyperparameters (and TrainConfig fields such as epochs, lr)."""
-    return model_class(name)(**params)
+def get_model(name: str, preset: str | None = None, **params):
+    """Instantiate a model by name: a named preset's settings (e.g. ``"paper"``), then ``params`` on top.
+
+    ``params`` are model settings and training-loop settings (epochs, lr, ...) in one flat dict;
+    each goes to the typed settings group that owns it.
+    """
+    cls = model_class(name)
+    if preset is not None:
+        if preset not in cls.presets:
+            raise ValueError(f"{cls.name} has no preset {preset!r}; "
+                             f"presets: {', '.join(cls.presets) or 'none'}")
+        params = {**cls.presets[preset], **params}
+    return cls(**params)
 
 
 __all__ = ["MODELS", "get_model", "model_class"]

@@ -11,114 +11,133 @@ Two losses, because published baselines differ:
   (RecBole's SASRec; it scores much higher on Amazon than the paper's loss),
 * ``loss="bce"``: the paper's binary cross-entropy with one uniformly sampled negative per position,
   -log s(r_pos) - log(1 - s(r_neg)) (the SASRec rows of the S3-Rec and TIGER tables).
+
+Training examples are windows of at most ``max_len + 1`` items (`data.sequences.training_windows`):
+inputs w[:-1], next-item targets w[1:], so every training transition is used once per epoch.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from ..attention import causal_padding_mask
-from ..data.sequences import PAD, iterate_batches, pad_left, training_windows
+from ..config import Settings
+from ..data.sequences import PAD, pad_left, training_windows
 from .base import TorchRecommender
+from .contract import Published
 
 
-def _module(n_items, d_model, n_layers, n_heads, max_len, dropout):
+@dataclass
+class SASRecConfig(Settings):
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    max_len: int = 50  # the most recent items the model reads
+    dropout: float = 0.2
+    loss: Literal["ce", "bce"] = "ce"
+
+    def check(self) -> None:
+        for name in ("d_model", "n_layers", "n_heads", "max_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+def _module(n_items: int, c: SASRecConfig):
     import torch
+    import torch.nn.functional as F
     from torch import nn
 
     class SASRecModule(nn.Module):
         def __init__(self):
             super().__init__()
-            self.items = nn.Embedding(n_items + 1, d_model, padding_idx=PAD)  # token = item + 1
-            self.positions = nn.Embedding(max_len, d_model)
-            self.dropout = nn.Dropout(dropout)
-            layer = nn.TransformerEncoderLayer(d_model, n_heads, 4 * d_model, dropout, activation="gelu",
+            self.items = nn.Embedding(n_items + 1, c.d_model, padding_idx=PAD)  # token = item + 1
+            self.positions = nn.Embedding(c.max_len, c.d_model)
+            self.dropout = nn.Dropout(c.dropout)
+            layer = nn.TransformerEncoderLayer(c.d_model, c.n_heads, 4 * c.d_model, c.dropout, activation="gelu",
                                                batch_first=True, norm_first=True)
-            self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
-            self.norm = nn.LayerNorm(d_model)
+            self.encoder = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(c.d_model)
             nn.init.normal_(self.items.weight, std=0.02)
             nn.init.normal_(self.positions.weight, std=0.02)
 
-        def forward(self, tokens):  # (B, L) -> (B, L, D), L <= max_len, left-padded
+        def encode(self, tokens):  # (B, L) -> (B, L, D), L <= max_len, left-padded
             # positions count back from the most recent item, so a batch padded only to its own
             # longest sequence gives exactly the result of padding to max_len
-            pos = torch.arange(max_len - tokens.shape[1], max_len, device=tokens.device)
-            x = self.dropout(self.items(tokens) * math.sqrt(d_model) + self.positions(pos))
-            mask = causal_padding_mask(tokens).repeat_interleave(n_heads, dim=0)  # (B*H, L, L)
+            pos = torch.arange(c.max_len - tokens.shape[1], c.max_len, device=tokens.device)
+            x = self.dropout(self.items(tokens) * math.sqrt(c.d_model) + self.positions(pos))
+            mask = causal_padding_mask(tokens).repeat_interleave(c.n_heads, dim=0)  # (B*H, L, L)
             h = self.norm(self.encoder(x, mask=mask))
             return h * (tokens != PAD).unsqueeze(-1)
 
         def item_logits(self, h):  # (..., D) -> (..., n_items): r = h . E_i for real items
             return h @ self.items.weight[1:].T
 
+        def forward(self, tokens, targets=None):
+            """Hidden states, or with next-item ``targets`` (token ids, 0 = none) the training loss."""
+            h = self.encode(tokens)
+            if targets is None:
+                return h
+            keep = targets != PAD
+            h, pos = h[keep], targets[keep] - 1  # (N, D), item indices
+            if c.loss == "ce":
+                return F.cross_entropy(self.item_logits(h), pos)
+            neg = torch.randint(0, n_items, pos.shape, device=pos.device)
+            neg = torch.where(neg == pos, (neg + 1) % n_items, neg)  # never the positive itself
+            emb = self.items.weight[1:]
+            logits = torch.cat([(h * emb[pos]).sum(-1), (h * emb[neg]).sum(-1)])
+            labels = torch.cat([torch.ones(len(pos), device=h.device), torch.zeros(len(neg), device=h.device)])
+            return F.binary_cross_entropy_with_logits(logits, labels)
+
     return SASRecModule()
 
 
 class SASRec(TorchRecommender):
     name = "sasrec"
+    description = "SASRec: a causal Transformer over item ids, next-item softmax (CE) or sampled BCE"
+    Config = SASRecConfig
+    presets = {
+        "tiny": {"d_model": 16, "n_layers": 1, "n_heads": 1, "epochs": 1, "val_users": 50},  # smoke size (tests)
+        # the settings of the real-data benchmarks (docs/reproduction.md): heavier dropout, long patience
+        "bench": {"epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128, "lr": 1e-3},
+        # the paper's loss with our sizes (TIGER's and S3-Rec's SASRec baseline rows)
+        "paper": {"loss": "bce", "epochs": 200, "patience": 10, "dropout": 0.5, "max_len": 50, "batch_size": 128,
+                  "lr": 1e-3},
+    }
+    published = (
+        Published("amazon-beauty", "SASRec (TIGER Tab. 1, BCE)", "Rajput et al., NeurIPS 2023, Table 1",
+                  {"recall@5": .0387, "ndcg@5": .0249, "recall@10": .0605, "ndcg@10": .0318}),
+    )
 
-    @classmethod
-    def defaults(cls) -> dict:
-        return {"d_model": 64, "n_layers": 2, "n_heads": 2, "max_len": 50, "dropout": 0.2, "loss": "ce"}
+    def build(self):
+        return _module(self.n_items, self.config)
 
-    def build(self, n_items: int, catalog=None):
-        p = self.params
-        if p["loss"] not in ("ce", "bce"):
-            raise ValueError("loss must be 'ce' or 'bce'")
-        self.n_items = n_items
-        self.module = _module(n_items, p["d_model"], p["n_layers"], p["n_heads"], p["max_len"], p["dropout"])
-        return self.module
+    def examples(self, split):
+        return training_windows(split.train, self.config.max_len)
 
-    def _loss(self, module, batch):
+    def collate(self, windows):
         import torch
-        import torch.nn.functional as F
 
+        length = max(len(w) for w in windows) - 1  # pad to this batch's longest window only
+        return (torch.as_tensor(pad_left([w[:-1] for w in windows], length)),
+                torch.as_tensor(pad_left([w[1:] for w in windows], length)))
+
+    def loss(self, module, batch):
         tokens, targets = batch  # (B, L) inputs and next-item tokens, 0 = no target
-        h = module(tokens)
-        keep = targets != PAD
-        h, pos = h[keep], targets[keep] - 1  # (N, D), item indices
-        if self.params["loss"] == "ce":
-            return F.cross_entropy(module.item_logits(h), pos)
-        neg = torch.randint(0, self.n_items, pos.shape, device=pos.device)
-        neg = torch.where(neg == pos, (neg + 1) % self.n_items, neg)  # never the positive itself
-        emb = module.items.weight[1:]
-        pos_logit, neg_logit = (h * emb[pos]).sum(-1), (h * emb[neg]).sum(-1)
-        return F.binary_cross_entropy_with_logits(torch.cat([pos_logit, neg_logit]),
-                                                  torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]))
-
-    def fit(self, split, catalog=None) -> "SASRec":
-        import torch
-
-        from ..train import train_model
-        from ..utils import set_seed
-
-        set_seed(self.train_config.seed)  # the initial weights are part of the seeded run
-        self.build(split.n_items, catalog)
-        windows = training_windows(split.train, self.params["max_len"])
-        if not windows:
-            raise ValueError("no training sequence has 2 or more items")
-        cfg = self.train_config
-
-        def make_batches(epoch):
-            for idx in iterate_batches(len(windows), cfg.batch_size, seed=cfg.seed + epoch):
-                w = [windows[i] for i in idx]
-                length = max(len(x) for x in w) - 1  # pad to this batch's longest window only
-                yield (torch.as_tensor(pad_left([x[:-1] for x in w], length)),
-                       torch.as_tensor(pad_left([x[1:] for x in w], length)))
-
-        self.result = train_model(self.module, make_batches, self._loss, cfg, validate=self.validation_fn(split),
-                                  desc="SASRec")
-        return self
+        return module(tokens, targets)
 
     def score(self, histories, users=None) -> np.ndarray:
         import torch
 
-        if self.module is None:
-            raise RuntimeError("fit or load the model first")
-        device = next(self.module.parameters()).device
-        length = max(1, min(self.params["max_len"], max(len(h) for h in histories)))
-        tokens = torch.as_tensor(pad_left(histories, length), device=device)
+        self.check_fitted()
+        length = max(1, min(self.config.max_len, max((len(h) for h in histories), default=1)))
+        tokens = torch.as_tensor(pad_left(histories, length), device=self.device())
         with torch.no_grad():
             h = self.module(tokens)[:, -1]  # the most recent position (left padding)
             return self.module.item_logits(h).float().cpu().numpy()

@@ -1,15 +1,22 @@
 """Semantic IDs: item embeddings -> short code tuples (TIGER §3.1) and the tools to decode them.
 
-    from llmrec_mini.semantic_ids import build_semantic_ids
+    from llmrec_mini.semantic_ids import SIDVocab, build_semantic_ids
     sids = build_semantic_ids(embeddings, method="rqvae", levels=3, codebook_size=256)
-    sids.code_of(0), sids.item_of((7, 1, 4, 0)), sids.to_tokens(0, token_offset=3), sids.trie()
+    sids.code_of(0), sids.item_of((7, 1, 4, 0))
+    vocab = SIDVocab(sids, specials=("<pad>", "</s>"))      # token ids: vocab.encode(items), vocab.decode(tokens)
+    vocab.constraint().for_batch(num_beams=20)                # a logits processor for generate()
 
-Modules: `rqvae` (RQ-VAE), `rq_kmeans` (residual k-means), `ids` (collision token, item <-> code
-tables, random and LSH ablations, the factory), `trie` (prefix constraints for generation).
+Modules, in dependency order: `stats` (codebook usage, collisions), `table` (`SemanticIDs`, the item
+<-> code table), `rqvae` and `rq_kmeans` (quantizers), `build` (the factory, random and LSH
+ablations, the collision token), `trie` (prefix constraints), `vocab` (`SIDVocab`, the token layout).
 torch is imported only when an RQ-VAE is built.
 """
-from .ids import METHODS, SemanticIDs, add_collision_token, build_semantic_ids, collision_stats, level_stats
+from .build import METHODS, SIDConfig, add_collision_token, build_semantic_ids, lsh_codes, random_codes
+from .stats import collision_stats, level_stats
+from .table import SemanticIDs, prefix_keys
 from .trie import PrefixTrie, TrieConstraint, prefix_allowed_tokens_fn
+from .vocab import SIDVocab
 
-__all__ = ["METHODS", "SemanticIDs", "build_semantic_ids", "add_collision_token", "collision_stats", "level_stats",
-           "PrefixTrie", "TrieConstraint", "prefix_allowed_tokens_fn"]
+__all__ = ["METHODS", "SIDConfig", "SemanticIDs", "SIDVocab", "build_semantic_ids", "add_collision_token", "random_codes",
+           "lsh_codes", "collision_stats", "level_stats", "prefix_keys", "PrefixTrie", "TrieConstraint",
+           "prefix_allowed_tokens_fn"]

@@ -54,7 +54,7 @@ class RQKMeans:
         """Fit one codebook per level on the residuals; returns codes (n_items, levels) int64."""
         from tqdm import tqdm
 
-        from .ids import level_stats
+        from .stats import level_stats
 
         x = np.asarray(embeddings, dtype=np.float32)
         self.mean_, self.std_ = x.mean(0), x.std(0) + 1e-6

@@ -19,14 +19,17 @@ per-epoch logging of codebook usage, perplexity and the unique-ID rate.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..config import Settings
+
 
 @dataclass
-class RQVAEConfig:
+class RQVAEConfig(Settings):
     levels: int = 3  # m
     codebook_size: int = 256  # K
     latent_dim: int = 32
@@ -38,7 +41,7 @@ class RQVAEConfig:
     # The paper trains with Adagrad, lr 0.4, for 20k epochs. On unit-norm sentence embeddings that
     # setting collapsed the codebooks in a public reimplementation log (research notes, TIGER
     # pitfalls); AdamW 1e-3 with standardised inputs and dead-code reset trains stably in minutes.
-    optimizer: str = "adamw"  # "adamw" | "adam" | "adagrad"
+    optimizer: Literal["adamw", "adam", "adagrad"] = "adamw"
     lr: float = 1e-3
     weight_decay: float = 0.0
     kmeans_init: bool = True
@@ -172,7 +175,7 @@ class RQVAEQuantizer:
     def fit(self, embeddings: np.ndarray) -> np.ndarray:
         from ..train import TrainConfig, train_model
         from ..utils import get_device
-        from .ids import collision_stats, level_stats
+        from .stats import collision_stats, level_stats
 
         cfg, device = self.config, get_device(self.config.device)
         x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32)).to(device)  # (n, d)

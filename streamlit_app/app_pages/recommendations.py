@@ -97,9 +97,9 @@ for col, (name, model) in zip(st.columns(len(models)), models.items()):
             st.caption(f"Target found at rank {hit[0] + 1}." if len(hit) else f"Target not in the top-{K}.")
 
 with st.expander("How SASRec was trained"):
-    _, history_rows = state.sasrec(size, seed)
-    st.markdown(f"{state.SASREC_EPOCHS[size]} epochs, batch 128, full-softmax cross-entropy; the weights of the "
-                "epoch with the best validation NDCG@10 are kept. Checkpoint: "
-                f"`{state.sasrec_dir(size, seed)}`.")
-    if history_rows:
-        st.plotly_chart(training_curve_figure(history_rows, title="SASRec training"), key="sasrec_curve")
+    sasrec = models["sasrec"]
+    st.markdown(f"{len(sasrec.result.history)} epochs, batch {sasrec.train_config.batch_size}, full-softmax "
+                "cross-entropy; the weights of the epoch with the best validation NDCG@10 are kept. Checkpoint: "
+                f"`{state.model_dir('sasrec', size, seed)}`.")
+    if sasrec.result.history:
+        st.plotly_chart(training_curve_figure(sasrec.result.history, title="SASRec training"), key="sasrec_curve")

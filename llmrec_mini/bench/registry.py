@@ -1,0 +1,52 @@
+"""What each benchmark runs. A row is (label, model, preset, overrides): the model's named preset
+(`Recommender.presets`, e.g. TIGER's ``"cpu"`` and ``"paper"``) with a few settings on top.
+Published numbers come from the models (`Recommender.published`); peer runs measured on this
+kind of machine are listed here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    label: str  # the row's name on the page
+    model: str  # registry name
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bench:
+    dataset: str
+    rows: tuple[BenchRow, ...]
+    gpu: bool = False  # sized for a GPU: `bench all` skips it, it runs only by name
+
+
+BENCHES: dict[str, Bench] = {
+    "synthetic": Bench("synthetic", (
+        BenchRow("popularity", "popularity"),
+        BenchRow("sasrec (CE)", "sasrec", overrides={"epochs": 40, "patience": 5}),
+        BenchRow("tiger", "tiger", overrides={"dropout": 0.1, "epochs": 12}),
+    )),
+    "ml-100k": Bench("ml-100k", (
+        BenchRow("popularity", "popularity"),
+        BenchRow("sasrec (CE)", "sasrec", "bench", {"max_minutes": 12}),
+    )),
+    "amazon-beauty": Bench("amazon-beauty", (
+        BenchRow("popularity", "popularity"),
+        BenchRow("sasrec (CE)", "sasrec", "bench", {"lr": 2e-3, "max_minutes": 35}),
+        BenchRow("sasrec (BCE)", "sasrec", "paper", {"max_minutes": 30}),
+        BenchRow("tiger (CPU config)", "tiger", "cpu"),  # ~27 min per epoch at the paper's sizes on 2 cores
+    )),
+    "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
+}
+
+# RecBole SASRec (CE) measured on this kind of machine (../shared/research/peer_recbole.md); seen items kept.
+PEER = {
+    "ml-100k": [{"model": "RecBole SASRec CE (peer run, seen kept)", "recall@5": .0689, "ndcg@5": .0428,
+                 "recall@10": .1251, "ndcg@10": .0609}],
+    "amazon-beauty": [{"model": "RecBole SASRec CE (peer run, 20 epochs, seen kept)", "recall@5": .0529,
+                       "ndcg@5": .0318, "recall@10": .0803, "ndcg@10": .0407}],
+}
+DATA_FOLDERS = {"ml-100k": "ml-100k", "amazon-beauty": "amazon2014-beauty/raw"}
+METRICS = ("recall@5", "ndcg@5", "recall@10", "ndcg@10")
