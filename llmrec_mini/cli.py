@@ -69,10 +69,10 @@ def _load(args):
     return dataset, leave_one_out(dataset)
 
 
-def _model(args, **defaults):
+def _model(args):
     from .models import get_model
 
-    params = {"seed": args.seed, **defaults, **_params(args.param)}
+    params = {"seed": args.seed, **_params(args.param)}
     if args.epochs is not None:
         params["epochs"] = args.epochs
     if args.device:
@@ -127,8 +127,8 @@ def cmd_evaluate(args) -> None:
         if args.preset or args.param or args.epochs is not None:
             raise ValueError("--checkpoint loads a trained model: --preset, --param and --epochs do not apply")
         model = model_class(args.model).load(args.checkpoint, dataset.catalog)
-    else:  # train first, validating with the protocol we evaluate with
-        model = _model(args, val_exclude_seen=not args.keep_seen).fit(split, dataset.catalog)
+    else:  # train first (validation excludes seen items whatever the test protocol: it selects better epochs)
+        model = _model(args).fit(split, dataset.catalog)
         if not _is_main_process():
             return
     table = evaluate(model, split, ks=ks, exclude_seen=not args.keep_seen, progress=not args.json)

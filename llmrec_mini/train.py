@@ -12,7 +12,8 @@
   (``grad_accum`` micro-batches per optimizer step), gradient clipping, linear warm-up then constant
   or inverse-square-root learning rate;
 * **budgets**: ``epochs``, ``max_steps`` (optimizer steps) and ``max_minutes`` (wall clock);
-* **early stopping** on ``validate(module) -> float`` (higher is better), keeping a snapshot of the
+* **early stopping** on ``validate(module) -> float`` (higher is better; or a dict with ``"score"``
+  and more metrics to log per epoch), keeping a snapshot of the
   *trainable* weights of the best epoch only (a frozen LLM is never copied) and restoring it at the
   end; with ``out_dir`` the snapshot is also written as ``best.safetensors``;
 * **parameter groups**: ``param_groups`` (a list of torch optimizer groups) gives e.g. new token
@@ -42,7 +43,7 @@ class TrainConfig(Settings):
     batch_size: int = 128  # global batch (split across processes); one optimizer step per grad_accum batches
     lr: float = 2e-3
     weight_decay: float = 0.0
-    patience: int = 5  # epochs without validation improvement before stopping
+    patience: int | None = 5  # epochs without validation improvement before stopping (None: train every epoch)
     grad_clip: float | None = 1.0
     grad_accum: int = 1
     mixed_precision: Literal["auto", "no", "bf16"] = "auto"  # auto: bf16 on GPUs that support it, else off
@@ -52,19 +53,21 @@ class TrainConfig(Settings):
     out_dir: str | None = None  # best checkpoint (safetensors) is written here
     max_minutes: float | None = None  # wall-clock budget; stops after the epoch that exceeds it
     max_steps: int | None = None  # optimizer-step budget; stops (and validates) as soon as it is reached
-    warmup_steps: int = 0  # linear warm-up, then constant (or inverse-sqrt with `schedule`)
-    schedule: Literal["constant", "inverse_sqrt"] = "constant"
+    warmup_steps: int = 0  # linear warm-up, then the schedule
+    # constant; inverse_sqrt (T5/TIGER); cosine: half a cosine from lr to 0 over the whole budget (epochs or max_steps)
+    schedule: Literal["constant", "inverse_sqrt", "cosine"] = "constant"
     val_users: int = 2000  # validation users (a fixed random subset) scored after every epoch
     val_exclude_seen: bool = True  # validate with seen items excluded (False: RecBole's keep-seen protocol)
+    val_log_kept: bool = False  # also log validation NDCG@10 with seen items kept ("score_kept"), not used to select
 
     def check(self) -> None:
-        for name in ("epochs", "batch_size", "patience", "grad_accum", "val_users"):
+        for name in ("epochs", "batch_size", "grad_accum", "val_users"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "weight_decay", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("grad_clip", "max_minutes", "max_steps"):
+        for name in ("patience", "grad_clip", "max_minutes", "max_steps"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive (or None), got {value}")
@@ -85,13 +88,16 @@ class TrainResult:
     num_processes: int = 1
 
 
-def _lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
-    def f(step: int) -> float:
-        step += 1
-        if cfg.warmup_steps and step < cfg.warmup_steps:
-            return step / cfg.warmup_steps
+def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    """The learning-rate factor at each optimizer step (``total_steps``: the budget, for cosine)."""
+    def f(step: int) -> float:  # step: 0-based index of the optimizer step about to be taken
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
         if cfg.schedule == "inverse_sqrt":
-            return math.sqrt(max(1, cfg.warmup_steps) / step)
+            return math.sqrt(max(1, cfg.warmup_steps) / (step + 1))
+        if cfg.schedule == "cosine":
+            done = (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps)  # 0 at the first step
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
         return 1.0
     return f
 
@@ -176,8 +182,13 @@ def train_model(module, batches, loss_fn: Callable[[Any, Any], Any], config: Tra
         if not any(len(list(g["params"])) for g in groups):
             raise ValueError(f"{desc}: the module has no trainable parameters")
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg))
     loader = batches if isinstance(batches, torch.utils.data.DataLoader) else None
+    if cfg.schedule == "cosine" and loader is None and not cfg.max_steps:
+        raise ValueError(f"{desc}: the cosine schedule needs a DataLoader or max_steps to know the budget")
+    budget = math.ceil(len(loader) / cfg.grad_accum) * cfg.epochs if loader is not None else 0
+    if cfg.max_steps:
+        budget = min(budget, cfg.max_steps) if budget else cfg.max_steps  # optimizer steps the run can take
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, budget))
     sampler = getattr(loader, "batch_sampler", None)  # ours; accelerate wraps it per process
     if loader is None and accelerator.num_processes > 1:
         raise ValueError(f"{desc}: several processes need a DataLoader of batches, not a callable")
@@ -218,8 +229,11 @@ def train_model(module, batches, loss_fn: Callable[[Any, Any], Any], config: Tra
         row = {"epoch": epoch, "loss": float(mean_loss), "seconds": time.time() - t0, "steps": result.steps}
         if validate is not None:
             module.eval()
+            t1 = time.time()
             with torch.no_grad():
-                row["score"] = float(validate(raw))
+                score = validate(raw)  # a number, or {"score": number, other metrics to log}
+                row.update(score if isinstance(score, dict) else {"score": score})
+                row["score"], row["val_seconds"] = float(row["score"]), time.time() - t1
             if row["score"] > result.best_score:
                 result.best_score, result.best_epoch, bad_epochs = row["score"], epoch, 0
                 best_state = _snapshot(raw)
@@ -231,7 +245,7 @@ def train_model(module, batches, loss_fn: Callable[[Any, Any], Any], config: Tra
                 bad_epochs += 1
         result.history.append(row)
         epochs.set_postfix({k: round(v, 4) for k, v in row.items() if k in ("loss", "score")})
-        reason = ("patience" if validate is not None and bad_epochs >= cfg.patience else
+        reason = ("patience" if validate is not None and cfg.patience and bad_epochs >= cfg.patience else
                   "max_steps" if cfg.max_steps and result.steps >= cfg.max_steps else
                   "max_minutes" if cfg.max_minutes and (time.time() - start) / 60 > cfg.max_minutes else None)
         if reason:

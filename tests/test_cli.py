@@ -130,7 +130,7 @@ def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):
     text = page.read_text()
     assert text.startswith("intro\n") and text.endswith("prose after\n") and "old" not in text
     assert "| m | excluded | 0.1000 | 0.0500 | 0.2000 | 0.0800 | 3 s | 2 (2) |" in text  # best epoch counted from 1
-    assert "1: 2.000 / 0.0500, 2: 1.500 / 0.0800" in text
+    assert "Settings (beyond each model's defaults): m: `{\"lr\": 0.01}`" in text
     assert "](bench/demo-curves.svg)" in text and (tmp_path / "bench" / "demo-curves.svg").stat().st_size > 1000
     assert json.loads((tmp_path / "bench" / "demo.json").read_text())["rows"][0]["curve"] == row["curve"]
 

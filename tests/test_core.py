@@ -30,6 +30,11 @@ def test_metrics_hand_computed():
     m = ranking_metrics(topk, targets, ks=(1, 3), n_items=10)
     assert m["recall@1"] == 0 and m["coverage@3"] == pytest.approx(9 / 10) and m["coverage@1"] == pytest.approx(3 / 10)
     assert ndcg_at_k(np.array([1]), 10) == 1.0  # a hit at rank 1 is perfect
+    # rows padded with -1 ("no item": a generator found fewer than K) count as misses, not as an item
+    padded = ranking_metrics(np.array([[4, -1, -1], [-1, -1, -1]]), np.array([4, 2]), ks=(3,), n_items=10)
+    assert padded["coverage@3"] == pytest.approx(1 / 10) and padded["recall@3"] == 0.5
+    with pytest.raises(ValueError, match="positive integers"):
+        ranking_metrics(topk, targets, ks=(0,))
 
 
 def test_harness_excludes_seen_items():
@@ -82,7 +87,13 @@ def test_leave_one_out_and_time_split():
     assert pad_left([np.array([0, 1, 2])], 2).tolist() == [[2, 3]]
     assert pad_left([np.array([4])], 3).tolist() == [[0, 0, 5]]
     windows = training_windows([np.arange(7)], max_len=3)
-    assert [w.tolist() for w in windows] == [[3, 4, 5, 6], [0, 1, 2, 3]]  # every transition once
+    assert [(w.tolist(), n) for w, n in windows] == [([3, 4, 5, 6], 3), ([0, 1, 2, 3], 3)]  # every transition once
+    # stride 1: each window trains on its last target only, which sees all max_len items before it
+    strided = training_windows([np.arange(7)], max_len=3, stride=1)
+    assert [(w.tolist(), n) for w, n in strided] == [([3, 4, 5, 6], 1), ([2, 3, 4, 5], 1), ([1, 2, 3, 4], 1),
+                                                     ([0, 1, 2, 3], 3)]
+    trained = sorted(int(w[-1 - j]) for w, n in training_windows([np.arange(40)], 7, stride=3) for j in range(n))
+    assert trained == list(range(1, 40))  # every target exactly once, whatever the stride
 
 
 def test_synthetic_is_deterministic_fast_and_structured():

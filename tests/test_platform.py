@@ -225,7 +225,7 @@ def test_settings_are_typed_and_routed():
 # ----------------------------------------------------------------------------------------- the trainer
 def test_gradient_accumulation_equals_the_larger_batch():
     split = equal_length_split()
-    kw = dict(d_model=16, n_layers=1, n_heads=2, dropout=0.0, epochs=2, lr=0.5, progress=False)
+    kw = dict(d_model=16, n_layers=1, n_heads=2, dropout=0.0, attn_dropout=0.0, epochs=2, lr=0.5, progress=False)
     big = SGDSASRec(batch_size=64, **kw).fit(split)
     accumulated = SGDSASRec(batch_size=32, grad_accum=2, **kw).fit(split)
     small = SGDSASRec(batch_size=32, **kw).fit(split)
@@ -303,7 +303,8 @@ DDP_SCRIPT = """
 import json, os, sys
 sys.path.insert(0, {tests!r})
 from test_platform import SGDSASRec, equal_length_split
-m = SGDSASRec(d_model=16, n_layers=1, n_heads=2, dropout=0.0, epochs=2, batch_size=64, lr=0.5, progress=False)
+m = SGDSASRec(d_model=16, n_layers=1, n_heads=2, dropout=0.0, attn_dropout=0.0, epochs=2, batch_size=64, lr=0.5,
+              progress=False)
 m.fit(equal_length_split())
 if int(os.environ.get("RANK", "0")) == 0:
     m.save(sys.argv[1])
@@ -347,3 +348,16 @@ def test_the_cli_trains_on_two_processes(tmp_path):
     training = json.loads((tmp_path / "m" / "training.json").read_text())
     windows = len(training_windows(leave_one_out(load_dataset("synthetic", size="tiny")).train, 50))
     assert training["num_processes"] == 2 and training["steps"] == -(-windows // 128)  # global batches of 128
+
+
+def test_learning_rate_schedules():
+    from llmrec_mini.train import TrainConfig, _lr_lambda
+
+    cosine = _lr_lambda(TrainConfig(schedule="cosine", warmup_steps=10), total_steps=110)
+    assert [round(cosine(s), 3) for s in (0, 4, 9, 10, 60, 109, 200)] == [0.1, 0.5, 1.0, 1.0, 0.5, 0.0, 0.0]
+    assert cosine(109) > 0  # the last step of the budget still learns
+    one_step = _lr_lambda(TrainConfig(schedule="cosine"), total_steps=1)
+    assert one_step(0) == 1.0
+    inv = _lr_lambda(TrainConfig(schedule="inverse_sqrt", warmup_steps=100), total_steps=0)
+    assert inv(99) == 1.0 and inv(399) == pytest.approx(0.5)
+    assert _lr_lambda(TrainConfig(), total_steps=0)(1000) == 1.0

@@ -59,6 +59,7 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
     dataset = load_dataset(bench.dataset, data_dir=data_dir, download=False, size="tiny" if quick else "default")
     split = leave_one_out(dataset)
     out_rows, published = [], []
+    load_s = time.time() - t0
     for row in rows:
         cls = model_class(row.model)
         params = {**(cls.presets[row.preset] if row.preset else {}), **row.overrides, "progress": progress}
@@ -71,12 +72,15 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
         res = getattr(model, "result", None)
         published += [p for p in cls.published if p.dataset == bench.dataset and p not in published]
         for seen in ((True, False) if cls.capabilities.scores_catalog else (True,)):
+            t2 = time.time()
             table = evaluate(model, split, exclude_seen=seen, progress=False, name=row.label)
+            eval_s = time.time() - t2
             result = {"model": row.label, "seen items": "excluded" if seen else "kept",
                       **{m: round(float(table[m].iloc[0]), 4) for m in METRICS},
-                      "train_s": round(train_s, 1),
+                      "train_s": round(train_s, 1), "eval_s": round(eval_s, 1), "load_s": round(load_s, 1),
                       "epochs": (len(res.history) if res else None), "best_epoch": (res.best_epoch if res else None),
                       "preset": row.preset, "params": {k: v for k, v in params.items() if k != "progress"},
+                      "settings": model.settings(),  # every resolved setting, defaults included
                       # the training curve: mean loss, validation NDCG@10 and seconds per epoch
                       "curve": [{k: round(float(v), 4) for k, v in h.items()} for h in (res.history if res else [])]}
             if "invalid@10" in table:
@@ -84,7 +88,8 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
             out_rows.append(result)
     out = {"benchmark": name, "dataset": dataset.stats(), "rows": out_rows,
            "published": [{"model": p.label, "source": p.source, **p.metrics} for p in published],
-           "peer": PEER.get(name, []), "command": _command(name, data_root), "hardware": hardware(),
+           "peer": PEER.get(name, []), "curve_x": bench.curve_x, "command": _command(name, data_root),
+           "hardware": hardware(),
            "wall_s": round(time.time() - t0, 1), "quick": quick, "date": time.strftime("%Y-%m-%d")}
     if write_docs and not quick:
         write_results(out, merge=bool(only))  # a partial run (--only) keeps the other models' rows

@@ -96,21 +96,27 @@ def pad_left(histories: list[np.ndarray], max_len: int) -> np.ndarray:
     return out
 
 
-def training_windows(train: list[np.ndarray], max_len: int) -> list[np.ndarray]:
+def training_windows(train: list[np.ndarray], max_len: int, stride: int | None = None) -> list[tuple[np.ndarray, int]]:
     """Cut each training sequence into windows of at most max_len+1 items, from the most recent backwards.
 
-    A window w gives inputs w[:-1] and next-item targets w[1:]; windows overlap by one item so that
-    every training transition is used exactly once (long ML-100k histories are not thrown away).
+    A window w gives inputs w[:-1] and next-item targets w[1:]. Each entry is ``(w, n)``: only the
+    last ``n`` targets of w are trained on, so that every training transition is used exactly once
+    (long ML-100k histories are not thrown away). With ``stride = max_len`` (the default) windows
+    overlap by one item and every target counts. A smaller stride overlaps them more: a window then
+    trains only on its last ``stride`` targets, each of which sees at least ``max_len - stride``
+    earlier items (the oldest window of a sequence trains on all of its targets), closer to what
+    the model sees at test time, for about ``max_len / stride`` times the compute.
     """
-    if max_len < 1:
-        raise ValueError(f"max_len must be at least 1, got {max_len}")
+    stride = max_len if stride is None else stride
+    if max_len < 1 or not 1 <= stride <= max_len:
+        raise ValueError(f"need max_len >= 1 and 1 <= stride <= max_len, got max_len={max_len}, stride={stride}")
     out = []
     for s in train:
         end = len(s)
         while end >= 2:
             start = max(0, end - max_len - 1)
-            out.append(s[start:end])
-            end = start + 1 if start > 0 else 0
+            out.append((s[start:end], end - 1 - start if start == 0 else min(stride, end - 1 - start)))
+            end = end - stride if start > 0 else 0
     return out
 
 

@@ -107,11 +107,11 @@ class Recommender:
         if self.n_items is None:
             raise RuntimeError(f"fit or load the {self.name} model first")
         out = [np.asarray(h, dtype=np.int64).reshape(-1) for h in histories]
-        bad = next((h for h in out if len(h) and (h.min() < 0 or h.max() >= self.n_items)), None)
-        if bad is not None:
-            raise ValueError(f"a history holds item index {int(bad.max() if bad.max() >= self.n_items else bad.min())}, "
-                             f"but the model knows {self.n_items} items (0..{self.n_items - 1}); was it trained "
-                             "on this dataset?")
+        for h in out:
+            if len(h) and (h.min() < 0 or h.max() >= self.n_items):
+                item = int(h.min() if h.min() < 0 else h.max())
+                raise ValueError(f"a history holds item index {item}, but the model knows {self.n_items} items "
+                                 f"(0..{self.n_items - 1}); was it trained on this dataset?")
         return out
 
     def _recommend(self, histories, k, exclude_seen, users, **options) -> Recommendations:
@@ -308,7 +308,14 @@ class TorchRecommender(Recommender):
             return None
         subset = split.valid.subset(cfg.val_users, seed=cfg.seed)
         k = int(metric.split("@")[1])
-        return lambda module: evaluate_metrics(self, subset, ks=(k,), exclude_seen=cfg.val_exclude_seen)[metric]
+
+        def validate(module):
+            score = evaluate_metrics(self, subset, ks=(k,), exclude_seen=cfg.val_exclude_seen)[metric]
+            if not cfg.val_log_kept:
+                return score
+            return {"score": score, "score_kept": evaluate_metrics(self, subset, ks=(k,), exclude_seen=False)[metric]}
+
+        return validate
 
     def device(self):
         return next(self.module.parameters()).device

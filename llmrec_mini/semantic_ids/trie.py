@@ -168,9 +168,9 @@ class TrieConstraint:
             beams = rows[:, None] * self.num_beams + np.arange(self.num_beams)  # (E, beams) of each entry's row
             e, j = np.nonzero((keys[beams] == parents[:, None]) & valid[beams])
             allowed[beams[e, j], child[e]] = False
-        lo = self.vocab.offset + level * K  # the level-l token block
+        level_tokens = self.vocab.level_block(level)  # the K tokens of level l
         out = torch.full_like(scores, -torch.inf)
-        block = scores[:, lo:lo + K]
-        out[:, lo:lo + K] = torch.where(torch.as_tensor(allowed, device=scores.device), block,
-                                        torch.full_like(block, -torch.inf))
+        block = scores[:, level_tokens]
+        out[:, level_tokens] = torch.where(torch.as_tensor(allowed, device=scores.device), block,
+                                           torch.full_like(block, -torch.inf))
         return out

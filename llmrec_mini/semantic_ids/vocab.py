@@ -73,6 +73,10 @@ class SIDVocab:
         """The tokens of ``codes`` at one level (what a decoder may emit at step ``level``)."""
         return [self.offset + level * self.K + int(c) for c in codes]
 
+    def level_block(self, level: int) -> slice:
+        """The token ids of one level, as a slice of the vocabulary (code c is the c-th)."""
+        return slice(self.offset + level * self.K, self.offset + (level + 1) * self.K)
+
     def codes(self, tokens) -> tuple[np.ndarray, np.ndarray]:
         """Tokens (..., l) read as the first l levels of an ID -> codes (..., l) and valid (...,).
 
