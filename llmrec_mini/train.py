@@ -160,8 +160,12 @@ class EpochBatches:
 
 def train_model(module, batches, loss_fn: Callable[[Any, Any], Any], config: TrainConfig,
                 validate: Callable[[Any], float] | None = None, optimizer=None, param_groups: list | None = None,
-                desc: str = "train") -> TrainResult:
-    """Train ``module`` in place; at the end it holds the weights of the best validation epoch."""
+                desc: str = "train", on_epoch: Callable[[dict, int], None] | None = None) -> TrainResult:
+    """Train ``module`` in place; at the end it holds the weights of the best validation epoch.
+
+    ``on_epoch(row, epochs)`` is called after every epoch with its history row (epoch, loss,
+    seconds, score...) and the epoch budget, e.g. to drive a progress bar in an app.
+    """
     import torch
     from accelerate import Accelerator, DataLoaderConfiguration
     from safetensors.torch import save_file
@@ -244,6 +248,8 @@ def train_model(module, batches, loss_fn: Callable[[Any, Any], Any], config: Tra
             else:
                 bad_epochs += 1
         result.history.append(row)
+        if on_epoch is not None and main:
+            on_epoch(row, cfg.epochs)
         epochs.set_postfix({k: round(v, 4) for k, v in row.items() if k in ("loss", "score")})
         reason = ("patience" if validate is not None and cfg.patience and bad_epochs >= cfg.patience else
                   "max_steps" if cfg.max_steps and result.steps >= cfg.max_steps else

@@ -238,9 +238,12 @@ def test_gradient_accumulation_equals_the_larger_batch():
 
 def test_step_budget_stops_mid_epoch_and_validates():
     split = equal_length_split()
-    m = SASRec(d_model=16, n_layers=1, n_heads=2, batch_size=32, epochs=10, max_steps=6, progress=False).fit(split)
+    reported = []
+    m = SASRec(d_model=16, n_layers=1, n_heads=2, batch_size=32, epochs=10, max_steps=6, progress=False)
+    m.fit(split, on_epoch=lambda row, epochs: reported.append((row["epoch"], row["steps"], epochs)))
     assert m.result.steps == 6 and m.result.stop_reason == "max_steps" and len(m.result.history) == 2
     assert "score" in m.result.history[-1]
+    assert reported == [(0, 4, 10), (1, 6, 10)]  # the progress hook sees every epoch and the budget
 
 
 def test_param_groups_hook_and_best_epoch_snapshot():

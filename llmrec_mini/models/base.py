@@ -266,7 +266,8 @@ class TorchRecommender(Recommender):
         """Read what `save_extra` wrote; runs before `build`."""
 
     # ------------------------------------------------------------------ the one fit
-    def fit(self, split, catalog=None) -> "TorchRecommender":
+    def fit(self, split, catalog=None, on_epoch=None) -> "TorchRecommender":
+        """Train on ``split.train``, validating on ``split.valid``; ``on_epoch(row, epochs)`` reports each epoch."""
         import torch
 
         from ..train import EpochBatches, train_model
@@ -287,7 +288,7 @@ class TorchRecommender(Recommender):
         loader = torch.utils.data.DataLoader(_Examples(examples), batch_sampler=sampler, collate_fn=self.collate)
         self.result = train_model(self.module, loader, self.loss, cfg, validate=self.validation_fn(split),
                                   optimizer=self.make_optimizer(self.module),
-                                  param_groups=self.param_groups(self.module), desc=self.name)
+                                  param_groups=self.param_groups(self.module), desc=self.name, on_epoch=on_epoch)
         return self
 
     def untrained(self, n_items: int, catalog=None) -> "TorchRecommender":
