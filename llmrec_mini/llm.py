@@ -43,7 +43,8 @@ module, so they all build, tokenize, add item tokens, fine-tune and decode the s
 * `prompt_batch`, `lm_batch` and `generate_items` **feed and decode**: left-padded prompts for
   generation, right-padded (prompt, target) pairs whose loss covers the target tokens only, and beam
   search over item IDs constrained by the vocabulary's trie (`semantic_ids.TrieConstraint`), so every
-  beam is a real item, and, with ``histories``, an unseen one.
+  beam is a real item, and, with ``histories``, an unseen one; `trace_beam_search` records the same
+  search step by step (kept, outranked and pruned proposals) for a picture of it.
 
 Nothing here prints: progress bars of the loaders are off unless asked for.
 """
@@ -478,3 +479,62 @@ def generate_items(model, vocab, input_ids, attention_mask, num_beams: int = 10,
     scores = np.where(scores > DEAD_BEAM, scores, -np.inf).astype(np.float32)  # transformers marks dead beams -1e9
     items = np.where(np.isfinite(scores), vocab.decode(tokens[..., :L]), -1)
     return items, scores, tokens
+
+
+def trace_beam_search(model, vocab, input_ids, attention_mask, num_beams: int = 3, per_beam: int = 3,
+                      constrained: bool = True, label=None) -> dict:
+    """Beam search for ONE prompt, step by step, recorded for a picture (`viz.beam_search_figure`).
+
+    At each level every live beam proposes its ``per_beam`` most probable next codes (log-softmax
+    over the whole vocabulary, as ``generate`` scores them); a proposal is ``"pruned"`` when no
+    item's ID starts with the new prefix (with ``constrained``, the trie forbids it), ``"kept"``
+    when it is among the ``num_beams`` best of the allowed proposals, ``"dropped"`` otherwise. The
+    same model and scores as `generate_items`, only slower and limited to what a figure can show.
+    Proposals are codes of the level's block only: free decoding (``constrained=False``) could also
+    pick a token outside it, an invalid ID as well.
+    ``label(item) -> str`` names the items the final beams decode to (-1: no item).
+    """
+    import torch
+
+    seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+    if input_ids.shape[0] != 1:
+        raise ValueError(f"trace_beam_search follows one prompt; got {input_ids.shape[0]}")
+    trie, device = vocab.trie(), next(model.parameters()).device
+    start = model.config.decoder_start_token_id if seq2seq else None
+    beams, steps = [([], 0.0)], []  # (codes so far, cumulative log-prob)
+    model.eval()
+    for level in range(vocab.L):
+        codes = torch.tensor([[vocab.encode_level(j, [c])[0] for j, c in enumerate(p)] for p, _ in beams],
+                             dtype=torch.long).reshape(len(beams), level)  # the codes so far, as tokens
+        with torch.no_grad():
+            if seq2seq:
+                dec = torch.cat([torch.full((len(beams), 1), start), codes], dim=1).to(device)
+                logits = model(input_ids=input_ids.repeat(len(beams), 1).to(device),
+                               attention_mask=attention_mask.repeat(len(beams), 1).to(device),
+                               decoder_input_ids=dec).logits[:, -1]
+            else:
+                ids = torch.cat([input_ids.repeat(len(beams), 1), codes], dim=1).to(device)
+                mask = torch.cat([attention_mask.repeat(len(beams), 1), torch.ones_like(codes)], dim=1).to(device)
+                logits = model(input_ids=ids, attention_mask=mask).logits[:, -1]
+        logp = torch.log_softmax(logits.float(), dim=-1)[:, vocab.level_block(level)].cpu().numpy()  # (beams, K)
+        candidates = []
+        for b, (prefix, score) in enumerate(beams):
+            for c in np.argsort(-logp[b])[:per_beam]:
+                valid = trie.is_valid_prefix([*prefix, int(c)])
+                candidates.append({"parent": b if level else -1, "code": int(c),
+                                   "token": vocab.encode_level(level, [c])[0], "logp": float(score + logp[b, c]),
+                                   "status": "pruned" if constrained and not valid else "dropped", "beam": None})
+        allowed = sorted((x for x in candidates if x["status"] != "pruned"), key=lambda x: -x["logp"])
+        new_beams = []
+        for x in allowed[:num_beams]:
+            x["status"], x["beam"] = "kept", len(new_beams)
+            new_beams.append(([*beams[x["parent"] if level else 0][0], x["code"]], x["logp"]))
+        steps.append({"level": level, "candidates": candidates})
+        beams = new_beams
+    final = []
+    for b, (codes, score) in enumerate(beams):
+        item = int(vocab.sids.items_of(np.array([codes]))[0])
+        final.append({"beam": b, "codes": codes, "item": item, "logp": score,
+                      "label": (label(item) if label and item >= 0 else "no item (invalid ID)" if item < 0
+                                else f"item {item}")})
+    return {"num_beams": num_beams, "steps": steps, "final": final}

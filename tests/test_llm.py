@@ -229,6 +229,41 @@ def test_generate_items_gives_valid_distinct_unseen_items(seed):
     np.testing.assert_allclose(scores1[0], scores[3], rtol=1e-4, atol=1e-4)
 
 
+def test_trace_beam_search_is_the_beam_search_of_generate():
+    """With every code proposed (per_beam = K), the traced beams are exactly generate's trie-constrained beams."""
+    rng = np.random.default_rng(3)
+    model, tok = tiny(seed=3)
+    sids = random_sids(n_items=25, codebook_size=5, seed=3)
+    vocab, _ = llm.add_sid_tokens(model, tok, sids)
+    ids, mask = left_prompts(tok, 1, rng)
+    trace = llm.trace_beam_search(model, vocab, ids, mask, num_beams=4, per_beam=vocab.K, label=lambda i: f"item {i}")
+    items, scores, _ = llm.generate_items(model, vocab, ids, mask, num_beams=4)
+    assert [f["item"] for f in trace["final"]] == items[0].tolist()
+    assert [f["label"] for f in trace["final"]] == [f"item {i}" for i in items[0]]
+    np.testing.assert_allclose([f["logp"] for f in trace["final"]], scores[0], rtol=1e-4, atol=1e-4)
+    for step in trace["steps"]:
+        kept = sorted((c for c in step["candidates"] if c["status"] == "kept"), key=lambda c: c["beam"])
+        assert [c["beam"] for c in kept] == [0, 1, 2, 3] and np.all(np.diff([c["logp"] for c in kept]) <= 0)
+        assert all(kept[-1]["logp"] >= c["logp"] for c in step["candidates"] if c["status"] == "dropped")
+        for c in step["candidates"]:  # pruned exactly when no item's ID starts with the new prefix
+            parent = [] if c["parent"] < 0 else trace_prefix(trace, step["level"] - 1, c["parent"])
+            assert (c["status"] == "pruned") == (not vocab.trie().is_valid_prefix(parent + [c["code"]]))
+    free = llm.trace_beam_search(model, vocab, ids, mask, num_beams=4, per_beam=3, constrained=False)
+    assert not any(c["status"] == "pruned" for s in free["steps"] for c in s["candidates"])
+    for f in free["final"]:  # free decoding may end on an ID that is no item's
+        assert f["item"] == int(sids.items_of(np.array([f["codes"]]))[0])
+
+
+def trace_prefix(trace, level: int, beam: int) -> list[int]:
+    """The codes of kept beam ``beam`` after ``level``, followed back through the parents."""
+    codes = []
+    while level >= 0:
+        node = next(c for c in trace["steps"][level]["candidates"] if c["beam"] == beam)
+        codes.insert(0, node["code"])
+        beam, level = node["parent"], level - 1
+    return codes
+
+
 def test_generate_items_marks_exhausted_rows_and_rejects_right_padding():
     model, tok = tiny()
     sids = random_sids(n_items=6, codebook_size=3)
