@@ -486,7 +486,8 @@ def trace_beam_search(model, vocab, input_ids, attention_mask, num_beams: int = 
     """Beam search for ONE prompt, step by step, recorded for a picture (`viz.beam_search_figure`).
 
     At each level every live beam proposes its ``per_beam`` most probable next codes (log-softmax
-    over the whole vocabulary, as ``generate`` scores them); a proposal is ``"pruned"`` when no
+    over the whole vocabulary, as ``generate`` scores them), and with ``constrained`` also its
+    ``per_beam`` most probable allowed codes, so the search never dies; a proposal is ``"pruned"`` when no
     item's ID starts with the new prefix (with ``constrained``, the trie forbids it), ``"kept"``
     when it is among the ``num_beams`` best of the allowed proposals, ``"dropped"`` otherwise. The
     same model and scores as `generate_items`, only slower and limited to what a figure can show.
@@ -519,8 +520,12 @@ def trace_beam_search(model, vocab, input_ids, attention_mask, num_beams: int = 
         logp = torch.log_softmax(logits.float(), dim=-1)[:, vocab.level_block(level)].cpu().numpy()  # (beams, K)
         candidates = []
         for b, (prefix, score) in enumerate(beams):
-            for c in np.argsort(-logp[b])[:per_beam]:
-                valid = trie.is_valid_prefix([*prefix, int(c)])
+            order = np.argsort(-logp[b], kind="stable")
+            valid_codes = [int(c) for c in order if trie.is_valid_prefix([*prefix, int(c)])]
+            shown = list(order[:per_beam])  # the beam's best codes, allowed or not ...
+            shown += [c for c in valid_codes[:per_beam] if c not in shown] if constrained else []  # ... + its best allowed
+            for c in shown:
+                valid = int(c) in valid_codes
                 candidates.append({"parent": b if level else -1, "code": int(c),
                                    "token": vocab.encode_level(level, [c])[0], "logp": float(score + logp[b, c]),
                                    "status": "pruned" if constrained and not valid else "dropped", "beam": None})
