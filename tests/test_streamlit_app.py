@@ -1,7 +1,13 @@
 """The playground under Streamlit's AppTest: every page renders without an exception, widgets set by key
-re-run cleanly, and the expected tables, metrics and charts are there. Tiny dataset, fresh cache folder."""
+re-run cleanly, and the expected tables, metrics and charts are there; trainings show a progress bar and
+only measured time estimates. Tiny dataset, fresh cache folder."""
 from __future__ import annotations
 
+import ast
+import json
+import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +15,10 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
+APP_DIR = Path(__file__).resolve().parents[1] / "streamlit_app"
+APP = str(APP_DIR / "app.py")
 TIMEOUT = 180  # first runs train SASRec / build embeddings on 2 shared CPU cores
+PAGES = ("app_pages/home.py", "app_pages/recommendations.py", "app_pages/semantic_ids.py")
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +36,15 @@ def app(monkeypatch, cache_dir):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def state_module():
+    """The playground's `state` module, the very object the app imports (AppTest runs in this process)."""
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    import state
+
+    return state
 
 
 def charts(at) -> list:
@@ -186,3 +203,150 @@ def test_attention_mask_and_training_curve():
     assert [list(t.y) for t in fig.data] == [[2.0, 1.5], [0.1, 0.2]] and fig.data[1].yaxis == "y2"
     with pytest.raises(ValueError, match="empty"):
         training_curve_figure([])
+
+
+# ---- time estimates: measured on this machine, never typed ----------------------------------------------------
+# a duration stated in advance: "about a minute", "~40 s", "takes 30 s", "trains for 2 minutes"...
+PROMISE = re.compile(r"minute|~\s*\d|\babout an? (minute|hour|second)|\b(about|around|roughly|approx\w*|under|"
+                     r"within|takes?|trains?|for)\s+\d+(\.\d+)?\s*(s|secs?|seconds?|mins?|h|hours?)\b", re.I)
+LITERAL = re.compile(r"\d+(\.\d+)?\s*(s|secs?|seconds?|mins?|minutes?|h|hours?)\b|\ba (minute|second|hour)\b|~\s*\d",
+                     re.I)
+
+
+def page_text(at) -> list[str]:
+    """Every piece of text the page shows (sidebar included), widget labels, options and help."""
+    out = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        out += [el.value for el in at.get(kind)]
+    out += [f"{m.label} {m.value} {m.proto.help}" for m in at.metric]
+    out += [p.text for p in at.progress]
+    for kind in ("selectbox", "radio", "select_slider", "number_input", "button"):
+        for w in at.get(kind):
+            out += [str(w.label), str(getattr(w.proto, "help", ""))] + [str(o) for o in getattr(w, "options", [])]
+    return out
+
+
+def test_no_duration_promise_in_pages(app):
+    """No page states how long something will take (those guesses were 4-7x off on a busy 2-core machine)."""
+    shown = page_text(app)
+    for page in PAGES[1:]:
+        at = app.switch_page(page).run()
+        assert not at.exception, at.exception
+        shown += page_text(at)
+    assert len(shown) > 30
+    assert not [t for t in shown if PROMISE.search(t)]
+    # and no duration typed into the app's code: every string literal (docstrings aside) of every page
+    for file in [APP_DIR / "app.py", APP_DIR / "state.py", *sorted((APP_DIR / "app_pages").glob("*.py"))]:
+        tree = ast.parse(file.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    and id(n) not in docstrings]
+        assert not [t for t in literals if LITERAL.search(t)], file.name
+
+
+class _Bar:
+    """A stand-in for the DeltaGenerator of st.progress: records (value, text); optionally raises once."""
+
+    def __init__(self, raise_at: int | None = None):
+        self.calls, self.raise_at = [], raise_at
+
+    def progress(self, value, text=""):
+        if len(self.calls) == self.raise_at:
+            from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+
+            self.raise_at = None
+            raise RerunException(None)
+        self.calls.append((value, text))
+
+
+def test_epoch_progress_extrapolates_and_survives_a_rerun():
+    state = state_module()
+    bar = _Bar()
+    progress = state.EpochProgress("sasrec", bar)
+    progress({"epoch": 0, "seconds": 3.0, "val_seconds": 1.0}, 5)  # 4 s measured, 4 epochs left
+    value, text = bar.calls[-1]
+    assert value == pytest.approx(0.2) and text.startswith("Training sasrec: epoch 1/5, ")
+    assert text.endswith("about 16 s left")
+    for epoch in range(1, 5):
+        progress({"epoch": epoch, "seconds": 0.0}, 5)
+    assert [v for v, _ in bar.calls] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert bar.calls[-1][1].endswith("about 0 s left")
+    progress.finish(5, 5)
+    assert bar.calls[-1][0] == 1.0 and bar.calls[-1][1].startswith("Trained sasrec in ")
+
+    # stopped early by validation: the bar still ends full, and says why
+    bar = _Bar()
+    progress = state.EpochProgress("sasrec", bar)
+    progress({"epoch": 0, "seconds": 1.0}, 10)
+    progress.finish(1, 10)
+    assert bar.calls[-1][0] == 1.0 and "after 1 of 10 epochs" in bar.calls[-1][1]
+
+    # the user clicks something mid-training: Streamlit raises in the bar update; training goes on, the bar
+    # is left alone, and the rerun is kept for the caller (state.model raises it once the model is cached)
+    bar = _Bar(raise_at=1)
+    progress = state.EpochProgress("sasrec", bar)
+    for epoch in range(3):
+        progress({"epoch": epoch, "seconds": 1.0}, 3)
+    assert len(bar.calls) == 1 and progress.values == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert type(progress.interrupted).__name__ == "RerunException"
+
+
+def test_training_progress_and_measured_estimates(monkeypatch, tmp_path):
+    """A fresh cache: the first training says its time is unknown, shows a bar that reaches 1.0 epoch by
+    epoch, and records its wall time; the next build of the same model shows that time as its estimate."""
+    import streamlit as st
+
+    state = state_module()
+    shown = []
+    real_show = state.EpochProgress.show
+    monkeypatch.setattr(state.EpochProgress, "show", lambda self, value, text: (
+        shown.append((self.name, value, text)), real_show(self, value, text)))
+    monkeypatch.setenv("LLMREC_PLAYGROUND_SIZE", "tiny")
+    monkeypatch.setenv("LLMREC_PLAYGROUND_CACHE", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    st.cache_resource.clear()  # models other tests put in memory: this test trains its own
+
+    def recommendations():
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.switch_page("app_pages/recommendations.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    at = recommendations()
+    captions = [c.value for c in at.caption]
+    assert "popularity is fitted once, then loaded from the disk cache. Estimate: first run: time unknown." in captions
+    assert ("sasrec is trained once, then loaded from the disk cache. Estimate: first run: time unknown, "
+            "a progress bar follows.") in captions
+    (bar,) = at.progress
+    assert bar.value == 100 and bar.text.startswith("Trained sasrec in ")
+    values = [v for name, v, _ in shown if name == "sasrec"]
+    assert len(values) >= 3 and values == sorted(values) and values[-1] == 1.0  # epoch by epoch up to 1.0
+    assert any(re.search(r"epoch 2/5, \d+ s elapsed, about \d+ s left$", t) for _, _, t in shown)
+
+    timings = json.loads(state.timings_file().read_text())
+    sasrec_dir, pop_dir = state.model_dir("sasrec", "tiny", 0), state.model_dir("popularity", "tiny", 0)
+    record = timings[sasrec_dir.name]
+    assert record["seconds"] > 0 and record["epochs"] == 5 and 1 <= record["epochs_run"] <= 5
+    assert pop_dir.name in timings
+
+    at.run()  # a rerun: loaded, no bar; the recorded time is shown with the model
+    assert not at.exception and not at.progress
+    assert (f"Its last training here took {state.seconds_text(record['seconds'])} (wall time, recorded in "
+            f"`{state.timings_file()}`).") in [c.value for c in at.caption]
+
+    # the models leave the caches: the next build shows the time measured above as its estimate
+    shutil.rmtree(sasrec_dir)
+    shutil.rmtree(pop_dir)
+    st.cache_resource.clear()
+    shown.clear()
+    at = recommendations()
+    captions = [c.value for c in at.caption]
+    assert (f"sasrec is trained once, then loaded from the disk cache. Estimate: last time this took "
+            f"{state.seconds_text(record['seconds'])} on this machine.") in captions
+    assert (f"popularity is fitted once, then loaded from the disk cache. Estimate: last time this took "
+            f"{state.seconds_text(timings[pop_dir.name]['seconds'])} on this machine.") in captions
+    assert [v for name, v, _ in shown if name == "sasrec"][-1] == 1.0
+    assert json.loads(state.timings_file().read_text())[sasrec_dir.name]["when"] >= record["when"]
+    assert not state._TRAINING_LOCK.locked()

@@ -20,8 +20,9 @@ Order therefore carries signal that a sequence model can learn and popularity ca
 * **Semantic IDs**: embed every item's text, quantise the embeddings into short code tuples
   (RQ-KMeans, RQ-VAE, or TIGER's LSH / random ablations) and explore the code tree they form.
 
-The dataset size and seed are in the sidebar. Models are trained on first use (SASRec takes about a
-minute at the default size on a 2-core CPU) and cached on disk, so later starts are instant.
+The dataset size and seed are in the sidebar. Models and semantic IDs are trained on first use and
+cached on disk, so later starts load them. A training shows a progress bar with the time left,
+extrapolated from its epochs so far, and the time the same training took last on this machine.
 """
 )
 

@@ -101,5 +101,9 @@ with st.expander("How SASRec was trained"):
     st.markdown(f"{len(sasrec.result.history)} epochs, batch {sasrec.train_config.batch_size}, full-softmax "
                 "cross-entropy; the weights of the epoch with the best validation NDCG@10 are kept. Checkpoint: "
                 f"`{state.model_dir('sasrec', size, seed)}`.")
+    took = state.last_timing(state.model_dir("sasrec", size, seed).name)
+    if took is not None:
+        st.caption(f"Its last training here took {state.seconds_text(took)} (wall time, recorded in "
+                   f"`{state.timings_file()}`).")
     if sasrec.result.history:
         st.plotly_chart(training_curve_figure(sasrec.result.history, title="SASRec training"), key="sasrec_curve")

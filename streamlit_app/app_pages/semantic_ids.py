@@ -26,7 +26,7 @@ encoder = c1.selectbox("Text encoder", state.ENCODERS, key="encoder",
                        format_func=lambda e: ("auto: all-MiniLM-L6-v2" if minilm_installed() else "auto: hashing")
                        if e == "auto" else "hashing (TF-IDF + SVD, no model)")
 method = c2.selectbox("Quantiser", state.SID_METHODS, key="method",
-                      format_func={"rqkmeans": "RQ-KMeans (fast)", "rqvae": "RQ-VAE (TIGER; trains ~40 s)",
+                      format_func={"rqkmeans": "RQ-KMeans", "rqvae": "RQ-VAE (TIGER; trains a network)",
                                    "lsh": "LSH (ablation)", "random": "random (ablation)"}.get)
 codebook_size = c3.select_slider("Codebook size K per level", [16, 32, 64, 128, 256], value=64, key="codebook_size")
 
