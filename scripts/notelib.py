@@ -17,28 +17,41 @@ This module imports only the standard library at import time (the hook and tests
 """
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime
 import hashlib
 import json
 import os
+import platform
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTES_DIR = ROOT / "notebooks"
 DOCS_DIR = ROOT / "docs"
 
-# The one place that names the GitHub repository (Colab badges, the Colab install cell, the site's repo link).
-REPO_SLUG = "llmrec-mini/llmrec-mini"
-REPO_REF = "main"  # branch or tag that badges and the install cell point at
-REPO_URL = f"https://github.com/{REPO_SLUG}"
+# The one place that names the GitHub repository (Colab badges, the Colab install cell, the site's repo
+# link). A fork points them at itself by editing these two lines, or for one command with the environment
+# variables below, then runs `python scripts/pair_notes.py` (which rewrites every note's badge and install
+# cell); see docs/contributing.md. Read them through repo_slug() / repo_ref() / repo_url().
+DEFAULT_REPO_SLUG = "llmrec-mini/llmrec-mini"
+DEFAULT_REPO_REF = "main"  # branch or tag that badges and the install cell point at
+REPO_SLUG_ENV, REPO_REF_ENV = "LLMREC_REPO_SLUG", "LLMREC_REPO_REF"
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+REF_PATTERN = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9_./-]+(?<![/.])$")  # a branch, tag or commit
 
 EXECUTED_ENV = "LLMREC_EXECUTED_NOTES"  # where executed notes go / are read from
 DEFAULT_EXECUTED_DIR = ROOT / "build" / "notes"
 SMOKE_ENV = "LLMREC_SMOKE"
+FULL_ENV = "LLMREC_FULL"
+SIZES = ("smoke", "default", "full")  # the size modes a note runs at (llmrec_mini.utils.smoke() / full())
+BADGE_SVG = DOCS_DIR / "assets" / "open-in-colab.svg"  # our Open-in-Colab badge (served by the site)
+BADGE_SITE_PATH = "assets/open-in-colab.svg"
+BADGE_ALT = "Open in Colab"
 DEFAULT_TIMEOUT = 600  # seconds per cell
 COLAB_TAG = "colab-install"
 PARAMETERS_TAG = "parameters"
@@ -125,15 +138,61 @@ def _page_of(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Colab: badge and install cell
+# The repository; Colab: badge and install cell
 # ---------------------------------------------------------------------------------------------
+def repo_slug() -> str:
+    """``owner/name`` of the GitHub repository: ``$LLMREC_REPO_SLUG`` or `DEFAULT_REPO_SLUG`, validated."""
+    slug = os.environ.get(REPO_SLUG_ENV) or DEFAULT_REPO_SLUG
+    if not SLUG_PATTERN.match(slug):
+        where = f"{REPO_SLUG_ENV}={slug!r}" if os.environ.get(REPO_SLUG_ENV) else f"notelib.DEFAULT_REPO_SLUG = {slug!r}"
+        raise ValueError(f"{where} is not a GitHub repository 'owner/name' (it must match {SLUG_PATTERN.pattern}, "
+                         "e.g. 'my-org/llmrec-mini')")
+    return slug
+
+
+def repo_ref() -> str:
+    """The branch or tag badges and the install cell point at: ``$LLMREC_REPO_REF`` or `DEFAULT_REPO_REF`."""
+    ref = os.environ.get(REPO_REF_ENV) or DEFAULT_REPO_REF
+    if not REF_PATTERN.match(ref):
+        where = f"{REPO_REF_ENV}={ref!r}" if os.environ.get(REPO_REF_ENV) else f"notelib.DEFAULT_REPO_REF = {ref!r}"
+        raise ValueError(f"{where} is not a git branch, tag or commit (letters, digits, '_', '.', '-', '/'; "
+                         "e.g. 'main' or 'v0.2')")
+    return ref
+
+
+def repo_url() -> str:
+    return f"https://github.com/{repo_slug()}"
+
+
+def __getattr__(name: str):  # REPO_SLUG, REPO_REF, REPO_URL: the configured values, read when asked
+    values = {"REPO_SLUG": repo_slug, "REPO_REF": repo_ref, "REPO_URL": repo_url}
+    if name in values:
+        return values[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def colab_url(page: str) -> str:
-    return f"https://colab.research.google.com/github/{REPO_SLUG}/blob/{REPO_REF}/notebooks/{page}.ipynb"
+    return f"https://colab.research.google.com/github/{repo_slug()}/blob/{repo_ref()}/notebooks/{page}.ipynb"
+
+
+def badge_data_uri() -> str:
+    """``docs/assets/open-in-colab.svg`` as a ``data:`` URI: the badge image inside notebooks.
+
+    Inline, the image shows on GitHub, in Colab and in Jupyter with no request to anyone (no path to
+    the asset works in all three: Colab opens the notebook alone). On the site the hook swaps it for
+    the served asset.
+    """
+    return "data:image/svg+xml;base64," + base64.b64encode(BADGE_SVG.read_bytes()).decode("ascii")
 
 
 def colab_badge(page: str) -> str:
     """The Markdown badge every note's first Markdown cell carries (a Markdown image link, not raw HTML)."""
-    return f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(page)})"
+    return f"[![{BADGE_ALT}]({badge_data_uri()})]({colab_url(page)})"
+
+
+# any Open-in-Colab badge, whatever its image and repository (pair_note rewrites it to colab_badge)
+_BADGE_RX = re.compile(r"\[!\[Open in Colab\]\([^)\s]*\)\]\(https://colab\.research\.google\.com/github/[^)\s]*\)")
+_INSTALL_CELL_RX = re.compile(rf"^# %%[^\n]*[\"']{COLAB_TAG}[\"'][^\n]*\n(?P<body>.*?)(?=^# %%|\Z)", re.S | re.M)
 
 
 def install_cell_source() -> str:
@@ -145,8 +204,24 @@ def install_cell_source() -> str:
         "import importlib.util, subprocess, sys\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"llmrec_mini\") is None:\n"
         "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                           \"llmrec-mini @ git+{REPO_URL}@{REPO_REF}\"])"
+        f"                           \"llmrec-mini @ git+{repo_url()}@{repo_ref()}\"])"
     )
+
+
+def refresh_generated(text: str, page: str) -> str:
+    """A note's ``.py`` text with its Colab badge and install cell rewritten to the configured ones.
+
+    Only these two generated parts change (so changing the repository is one edit plus
+    ``python scripts/pair_notes.py``); a note without them is returned unchanged.
+    """
+    text = _BADGE_RX.sub(lambda m: colab_badge(page), text, count=1)
+
+    def body(m: re.Match) -> str:
+        old = m.group("body")
+        trail = old[len(old.rstrip("\n")):] or "\n"
+        return m.group(0)[: m.start("body") - m.start(0)] + install_cell_source() + trail
+
+    return _INSTALL_CELL_RX.sub(body, text, count=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,10 +245,19 @@ def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
 
 
-def pair_note(note: Note) -> Path:
-    """Write ``notebooks/<page>.ipynb`` from the ``.py``: same cells and tags, no outputs."""
+def pair_note(note: Note, *, refresh: bool = True) -> Path:
+    """Write ``notebooks/<page>.ipynb`` from the ``.py``: same cells and tags, no outputs.
+
+    With ``refresh`` (the default) the ``.py``'s Colab badge and install cell are first rewritten to
+    the configured repository and badge (`refresh_generated`), when they differ.
+    """
     import jupytext
 
+    if refresh:
+        text = note.py.read_text(encoding="utf-8")
+        new = refresh_generated(text, note.page)
+        if new != text:
+            note.py.write_text(new, encoding="utf-8")
     nb = read_source(note)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
@@ -216,7 +300,9 @@ def convention_problems(note: Note) -> list[str]:
     if not md or not re.search(r"^# \S", md[0].source, re.M):
         problems.append("the first Markdown cell must hold the page title as a level-1 heading ('# Title')")
     if not md or colab_url(note.page) not in md[0].source:
-        problems.append(f"the first Markdown cell must carry the Colab badge: {colab_badge(note.page)}")
+        problems.append(f"the first Markdown cell must carry the Colab badge linking to {colab_url(note.page)} "
+                        f"(repository {repo_slug()}@{repo_ref()}); `python scripts/pair_notes.py {note.page}` "
+                        "rewrites a badge; a missing one is `notelib.colab_badge(page)`")
     if not code:
         return problems + ["the note has no code cell"]
     first = code[0]
@@ -228,15 +314,26 @@ def convention_problems(note: Note) -> list[str]:
             or "llmrec-mini" not in src:
         problems.append("the first code cell must install llmrec-mini with pip only when "
                         "'google.colab' in sys.modules (use notelib.install_cell_source())")
+    elif src.strip() != install_cell_source():
+        problems.append(f"the first code cell must be notelib.install_cell_source() (installing from "
+                        f"{repo_url()}@{repo_ref()}); `python scripts/pair_notes.py {note.page}` rewrites it")
     params = [c for c in code if PARAMETERS_TAG in c.metadata.get("tags", [])]
     if len(params) != 1:
         problems.append(f"exactly one code cell must be tagged {PARAMETERS_TAG!r} (found {len(params)})")
-    elif not re.search(r"^SEED\s*=", params[0].source, re.M) or SMOKE_ENV not in params[0].source \
-            and "smoke()" not in params[0].source:
-        problems.append(f"the {PARAMETERS_TAG!r} cell must set SEED and read {SMOKE_ENV} (or llmrec_mini.utils.smoke())")
+    elif not re.search(r"^SEED\s*=", params[0].source, re.M) or not reads_size(params[0].source):
+        problems.append(f"the {PARAMETERS_TAG!r} cell must set SEED and read the size mode: "
+                        f"llmrec_mini.utils.smoke() (and full()), or {SMOKE_ENV}")
     if any(line.lstrip().startswith(("!", "%")) for c in code for line in c.source.splitlines()):
         problems.append("no shell escapes or magics ('!pip', '%matplotlib'): the .py must run as a plain script")
     return problems
+
+
+def reads_size(source: str) -> bool:
+    """Whether a parameters cell reads the size mode: ``smoke()`` (``utils.smoke()``) or ``$LLMREC_SMOKE``.
+
+    ``full()`` alone is not enough: the smoke run (the tests) must shrink the note.
+    """
+    return bool(re.search(r"\bsmoke\(\)", source)) or SMOKE_ENV in source
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,12 +343,101 @@ def source_sha256(note: Note) -> str:
     return hashlib.sha256(note.py.read_bytes()).hexdigest()
 
 
-def stamp_of(executed: Path) -> dict:
-    """The execution stamp of an executed notebook (``{}`` when it has none)."""
+def size_mode(smoke: bool = False, full: bool = False) -> str:
+    """``"smoke"``, ``"default"`` or ``"full"`` (smoke wins, as in llmrec_mini.utils.full())."""
+    return "smoke" if smoke else "full" if full else "default"
+
+
+def stamp_size(stamp: dict) -> str | None:
+    """The size mode a stamp records (older stamps only say ``smoke``); None for no stamp."""
+    if not stamp:
+        return None
+    return stamp.get("size") or ("smoke" if stamp.get("smoke") else "default")
+
+
+def cpu_count() -> int:
+    """CPUs this process may use: its affinity set, capped by a cgroup CPU quota when there is one."""
     try:
-        return json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get(META_KEY, {})
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere), or ``""``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware", "cpu model") and value.strip():
+                return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def make_stamp(note: Note, *, seconds: float, size: str, timeout: int) -> dict:
+    """What an executed notebook records of its run (notebook metadata ``llmrec``)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"source_sha256": source_sha256(note), "smoke": size == "smoke", "size": size,
+            "seconds": round(seconds, 1), "timeout": timeout, "cpu_count": cpu_count(), "cpu_model": cpu_model(),
+            "date": now.date().isoformat(), "executed_at": now.isoformat(timespec="seconds"),
+            "python": platform.python_version()}
+
+
+_STAMP_CACHE: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
+def stamp_of(executed: Path) -> dict:
+    """The execution stamp of an executed notebook (``{}`` when it has none).
+
+    Cached on the file's size and mtime: the up-to-date check and the hook read it without parsing the
+    notebook (megabytes with figures) a second time.
+    """
+    try:
+        st = executed.stat()
+        key = (st.st_size, st.st_mtime_ns)
+        hit = _STAMP_CACHE.get(executed)
+        if hit and hit[0] == key:
+            return dict(hit[1])
+        stamp = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get(META_KEY, {})
     except (OSError, ValueError):
         return {}
+    stamp = stamp if isinstance(stamp, dict) else {}
+    _STAMP_CACHE[executed] = (key, stamp)
+    return dict(stamp)
+
+
+def duration(seconds: float) -> str:
+    """A duration as a reader says it: '45 s', '3.2 min', '1 h 05 min' (as llmrec_mini.notes.minutes)."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    h, m = divmod(round(seconds / 60), 60)
+    return f"{h} h {m:02d} min"
+
+
+def describe_run(stamp: dict) -> str:
+    """'2.3 min at default size on a 2-core CPU (AMD EPYC), on 2025-01-31' from a stamp (parts it lacks are left out)."""
+    parts = []
+    if isinstance(stamp.get("seconds"), (int, float)):
+        parts.append(f"in {duration(stamp['seconds'])}")
+    if stamp_size(stamp):
+        parts.append(f"at {stamp_size(stamp)} size")
+    if stamp.get("cpu_count"):
+        model = f" ({stamp['cpu_model']})" if stamp.get("cpu_model") else ""
+        parts.append(f"on a {stamp['cpu_count']}-core CPU{model}")
+    text = " ".join(parts)
+    if stamp.get("date"):
+        text += f", on {stamp['date']}"
+    return text
 
 
 def error_outputs(nb) -> list[str]:
@@ -260,9 +446,11 @@ def error_outputs(nb) -> list[str]:
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def is_up_to_date(note: Note, out_dir: Path | None = None, smoke: bool = False) -> bool:
+def is_up_to_date(note: Note, out_dir: Path | None = None, smoke: bool = False, full: bool = False) -> bool:
+    """Whether the executed copy is of the current source, run at the asked size mode (a cheap check:
+    the source's hash and the stamp, never the kernel)."""
     stamp = stamp_of(note.executed(out_dir))
-    return stamp.get("source_sha256") == source_sha256(note) and stamp.get("smoke") == smoke
+    return stamp.get("source_sha256") == source_sha256(note) and stamp_size(stamp) == size_mode(smoke, full)
 
 
 def add_plotly_html(nb) -> int:
@@ -299,10 +487,11 @@ def plotly_js() -> Path | None:
 
 
 @contextlib.contextmanager
-def _kernel_env(smoke: bool) -> Iterator[None]:
-    """Environment the kernel inherits: the smoke switch, and the repo on PYTHONPATH (uninstalled checkout)."""
-    saved = {k: os.environ.get(k) for k in (SMOKE_ENV, "PYTHONPATH")}
+def _kernel_env(smoke: bool, full: bool = False) -> Iterator[None]:
+    """Environment the kernel inherits: the size switches, and the repo on PYTHONPATH (uninstalled checkout)."""
+    saved = {k: os.environ.get(k) for k in (SMOKE_ENV, FULL_ENV, "PYTHONPATH")}
     os.environ[SMOKE_ENV] = "1" if smoke else "0"
+    os.environ[FULL_ENV] = "1" if full and not smoke else "0"
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), saved["PYTHONPATH"]) if p)
     try:
         yield
@@ -323,14 +512,42 @@ class ExecResult:
     error: str = ""
 
 
-def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False,
-                 timeout: int = DEFAULT_TIMEOUT) -> ExecResult:
+SLOW_CELL = 5.0  # seconds: a cell running longer than this gets a progress line
+
+
+class _Progress:
+    """nbclient hooks that report every code cell slower than `SLOW_CELL`: one line when it ends."""
+
+    def __init__(self, nb, report: Callable[[str], None]) -> None:
+        self.report = report
+        self.ordinal = {}  # cell index -> 1-based number among the code cells
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                self.ordinal[i] = len(self.ordinal) + 1
+        self.start = time.perf_counter()
+        self.cell_start = self.start
+
+    def on_cell_start(self, cell, cell_index) -> None:
+        self.cell_start = time.perf_counter()
+
+    def on_cell_executed(self, cell, cell_index, execute_reply) -> None:
+        now = time.perf_counter()
+        took = now - self.cell_start
+        if took > SLOW_CELL and cell_index in self.ordinal:
+            self.report(f"cell {self.ordinal[cell_index]}/{len(self.ordinal)}: {duration(took)} "
+                        f"(note at {duration(now - self.start)})")
+
+
+def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False, full: bool = False,
+                 timeout: int = DEFAULT_TIMEOUT, progress: Callable[[str], None] | None = None) -> ExecResult:
     """Run a note top to bottom in a fresh ``python3`` kernel; write the executed copy.
 
-    The kernel starts in the note's folder (as in Jupyter) with ``LLMREC_SMOKE`` set from ``smoke``.
-    Any cell error or a cell running past ``timeout`` seconds fails the note: the partial notebook
-    then goes to ``<page>.failed.ipynb`` and any older ``<page>.ipynb`` is removed, so a broken note
-    never reaches the site.
+    The kernel starts in the note's folder (as in Jupyter) with ``LLMREC_SMOKE`` and ``LLMREC_FULL``
+    set from ``smoke`` and ``full`` (smoke wins). Any cell error or a cell running past ``timeout``
+    seconds fails the note: the partial notebook then goes to ``<page>.failed.ipynb`` and any older
+    ``<page>.ipynb`` is removed, so a broken note never reaches the site. ``progress`` receives a line
+    for each code cell slower than `SLOW_CELL` seconds. The copy is stamped (`make_stamp`) with the
+    source's hash, the size mode, the wall time, the CPU and the date.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -341,18 +558,21 @@ def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False
     out.parent.mkdir(parents=True, exist_ok=True)
     nb = read_source(note)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    hooks = {}
+    if progress is not None:
+        tracker = _Progress(nb, progress)
+        hooks = {"on_cell_start": tracker.on_cell_start, "on_cell_executed": tracker.on_cell_executed}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(note.py.parent)}})
+                            resources={"metadata": {"path": str(note.py.parent)}}, **hooks)
     start = time.perf_counter()
     error = ""
-    with _kernel_env(smoke):
+    with _kernel_env(smoke, full):
         try:
             client.execute()
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             error = str(exc)
     seconds = time.perf_counter() - start
-    nb.metadata[META_KEY] = {"source_sha256": source_sha256(note), "smoke": smoke,
-                             "seconds": round(seconds, 1), "timeout": timeout}
+    nb.metadata[META_KEY] = make_stamp(note, seconds=seconds, size=size_mode(smoke, full), timeout=timeout)
     add_plotly_html(nb)
     if not error and error_outputs(nb):  # defensive: allow_errors=False should have raised
         error = "; ".join(error_outputs(nb))

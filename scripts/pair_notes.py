@@ -1,6 +1,8 @@
 """Pair notes with their Colab notebooks: ``python scripts/pair_notes.py [PAGE ...] [--check]``.
 
-Without ``--check``: (re)writes ``notebooks/<page>.ipynb`` from ``notebooks/<page>.py``, output-free.
+Without ``--check``: (re)writes ``notebooks/<page>.ipynb`` from ``notebooks/<page>.py``, output-free,
+after rewriting the ``.py``'s Colab badge and install cell to the configured repository
+(``scripts/notelib.py``, or ``$LLMREC_REPO_SLUG`` / ``$LLMREC_REPO_REF``) and badge image.
 With ``--check``: writes nothing, prints what is out of sync or breaks the note conventions, and
 exits 1 if anything does (the same checks as tests/test_notebooks.py).
 """
@@ -20,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only check pairing and conventions")
     args = ap.parse_args(argv)
     notes = notelib.discover_notes(args.pages)
+    try:
+        repo = f"{notelib.repo_slug()}@{notelib.repo_ref()}"
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.check:
         problems = [p for n in notes for p in notelib.pairing_problems(n)]
         problems += [f"{n.page}: {p}" for n in notes for p in notelib.convention_problems(n)]
@@ -30,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         print(f"{len(notes)} notes checked, {len(problems)} problems")
         return 1 if problems else 0
+    print(f"repository {repo} (badges and install cells point at it)")
     for n in notes:
-        print("paired", notelib._rel(notelib.pair_note(n)))
+        before = n.py.read_bytes()
+        path = notelib.pair_note(n)
+        rewritten = " (Colab badge / install cell rewritten in the .py)" if n.py.read_bytes() != before else ""
+        print("paired", notelib._rel(path) + rewritten)
     return 0
 
 

@@ -188,6 +188,62 @@ def test_hook_rewrites_the_nav(hook):
         {"Home": "index.md"}, {"Group": [{"Overview": "overview.ipynb"}]}]
 
 
+def test_hook_points_the_colab_badge_at_the_site_copy(hook, tmp_path):
+    from mkdocs.structure.files import File
+
+    badge = File(notelib.BADGE_SITE_PATH, src_dir=str(DOCS), dest_dir=str(tmp_path), use_directory_urls=True)
+    nested = File("plum/main.md", src_dir=str(tmp_path), dest_dir=str(tmp_path), use_directory_urls=True)
+    url = badge.url_relative_to(nested)  # a note at plum/main.ipynb has the URL plum/main/, as plum/main.md
+    assert url == "../../assets/open-in-colab.svg"
+    colab = notelib.colab_url("plum/main")
+    html_in = (f'<p><a href="{colab}"><img alt="Open in Colab" src="{notelib.badge_data_uri()}"/></a></p>\n'
+               f'<p><a href="{colab}"><img alt="Open in Colab" '
+               'src="https://colab.research.google.com/assets/colab-badge.svg"/></a></p>\n'  # older notes
+               '<img alt="a plot" src="data:image/png;base64,AAAA"/>')
+    out = hook.local_badge(html_in, url)
+    assert out.count(f'<img alt="Open in Colab" src="{url}"/>') == 2
+    assert out.count(f'<a href="{colab}">') == 2, "the link to Colab stays"
+    assert "colab.research.google.com/assets" not in out and "data:image/svg" not in out
+    assert '<img alt="a plot" src="data:image/png;base64,AAAA"/>' in out
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune  # as mkdocs-jupyter renders the badge
+
+    out = hook.local_badge(markdown2html_mistune(notelib.colab_badge("plum/main")), url)
+    assert re.fullmatch(rf'<p><a href="{re.escape(colab)}"><img src="{re.escape(url)}" alt="Open in Colab" ?/></a></p>\s*',
+                        out), out
+
+
+def test_hook_repo_link_follows_the_configured_repository(hook, monkeypatch):
+    from types import SimpleNamespace
+
+    from mkdocs.exceptions import PluginError
+
+    def config():
+        return SimpleNamespace(repo_url=None, repo_name=None, extra_javascript=[])
+
+    monkeypatch.delenv(notelib.REPO_SLUG_ENV, raising=False)
+    cfg = hook.on_config(config())
+    assert (cfg.repo_url, cfg.repo_name) == (f"https://github.com/{notelib.DEFAULT_REPO_SLUG}", notelib.DEFAULT_REPO_SLUG)
+    monkeypatch.setenv(notelib.REPO_SLUG_ENV, "fork-org/llmrec-fork")
+    cfg = hook.on_config(config())
+    assert (cfg.repo_url, cfg.repo_name) == ("https://github.com/fork-org/llmrec-fork", "fork-org/llmrec-fork")
+    monkeypatch.setenv(notelib.REPO_SLUG_ENV, "not a slug")
+    with pytest.raises(PluginError, match=r"LLMREC_REPO_SLUG='not a slug' is not a GitHub repository 'owner/name'"):
+        hook.on_config(config())
+
+
+def test_hook_run_footer_states_the_stamp(hook):
+    stamp = {"seconds": 150.0, "size": "default", "smoke": False, "cpu_count": 2, "cpu_model": "AMD EPYC 7B13",
+             "date": "2025-01-31"}
+    footer = hook.run_footer("plum/main", stamp)
+    assert footer.startswith('<div class="llmrec-run"><p>')
+    assert ("This page was executed in 2.5 min at default size on a 2-core CPU (AMD EPYC 7B13), on 2025-01-31. "
+            "Re-run it with <code>python scripts/execute_notes.py plum/main --force</code>; set "
+            "<code>LLMREC_FULL=1</code> for the full-size configuration.") in footer
+    full = hook.run_footer("tiger", {**stamp, "size": "full", "seconds": 5400})
+    assert "in 1 h 30 min at full size" in full and "execute_notes.py tiger --full --force" in full
+    assert "in 4 s at smoke size" in hook.run_footer("tiger", {"seconds": 4, "smoke": True})  # an older stamp
+
+
 # ---------------------------------------------------------------------------------------------
 # The code-links hook (docs/hooks/code_links.py), on hand-made HTML
 # ---------------------------------------------------------------------------------------------
@@ -380,6 +436,34 @@ def test_note_pages_are_rendered_for_offline_viewing(site):
         for page in site.rglob("*.html"):
             scripts = re.findall(r"<script[^>]+src=\"(https?://[^\"]+)\"", page.read_text(encoding="utf-8"))
             assert not scripts, f"{page.relative_to(site)} loads scripts from the network: {scripts}"
+
+
+@pytest.mark.notebook
+def test_note_pages_serve_the_colab_badge_and_state_their_run(site, built_site):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert f'href="{notelib.repo_url()}"' in index, "the header's repository link"
+    executed = {r.note.page: r for r in built_site.executed}
+    for note in notelib.discover_notes():
+        path = site / note.page / "index.html"
+        text = path.read_text(encoding="utf-8")
+        imgs = re.findall(r"<img\b[^>]*>", text)
+        badges = [tag for tag in imgs if 'alt="Open in Colab"' in tag]
+        assert len(badges) == 1, f"{note.page}: {len(badges)} Colab badges"
+        assert not [tag for tag in imgs if "colab.research.google.com" in tag], note.page
+        assert not re.search(r"(?:src|srcset|poster)=\"[^\"]*colab\.research\.google\.com", text), note.page
+        assert not re.search(r"url\([\"']?https?://colab\.research\.google\.com", text), note.page
+        src = re.search(r'src="([^"]+)"', badges[0]).group(1)
+        assert _resolve(site, path, src) == ((site / notelib.BADGE_SITE_PATH).resolve(), ""), src
+        assert f'href="{notelib.colab_url(note.page)}"' in text, f"{note.page}: the badge must still open Colab"
+        stamp = notelib.stamp_of(executed[note.page].path)
+        footers = re.findall(r'<div class="llmrec-run"><p>(.*?)</p></div>', text, re.S)
+        assert len(footers) == 1, f"{note.page}: no run footer"
+        footer = html.unescape(re.sub(r"<[^>]+>", "", footers[0]))
+        assert footer.startswith(f"This page was executed {notelib.describe_run(stamp)}. "), footer
+        for part in (f"in {notelib.duration(stamp['seconds'])} at smoke size", f"on a {stamp['cpu_count']}-core CPU",
+                     f"({stamp['cpu_model']})", f"on {stamp['date']}.",
+                     f"Re-run it with python scripts/execute_notes.py {note.page} --force; set LLMREC_FULL=1"):
+            assert part in footer, (part, footer)
 
 
 @pytest.mark.notebook

@@ -6,6 +6,7 @@ The execution tests (marked ``notebook``) run each note in a fresh kernel at smo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -152,3 +153,195 @@ def test_plotly_figures_get_an_html_rendering():
     assert "height:300px" in first.data["text/html"].replace(" ", "")
     assert second.data["text/html"] == "<b>kept</b>"
     assert notelib.add_plotly_html(nb) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The repository named once (scripts/notelib.py, or $LLMREC_REPO_SLUG / $LLMREC_REPO_REF)
+# ---------------------------------------------------------------------------------------------
+FORK, FORK_REF = "fork-org/llmrec.fork_2", "my-branch"
+
+
+@pytest.fixture
+def fork(monkeypatch):
+    monkeypatch.setenv(notelib.REPO_SLUG_ENV, FORK)
+    monkeypatch.setenv(notelib.REPO_REF_ENV, FORK_REF)
+    return FORK
+
+
+def test_badge_and_install_cell_follow_the_override(scratch_notes, fork):
+    url = f"https://colab.research.google.com/github/{FORK}/blob/{FORK_REF}/notebooks/plum/main.ipynb"
+    assert notelib.repo_slug() == FORK and notelib.repo_ref() == FORK_REF and notelib.REPO_SLUG == FORK
+    assert notelib.repo_url() == notelib.REPO_URL == f"https://github.com/{FORK}"
+    assert notelib.colab_url("plum/main") == url
+    assert notelib.colab_badge("plum/main").endswith(f"]({url})")
+    assert f'"llmrec-mini @ git+https://github.com/{FORK}@{FORK_REF}"' in notelib.install_cell_source()
+    note = _new_note("plum/main")  # the scaffold takes the configured repository
+    assert url in note.py.read_text() and f"git+https://github.com/{FORK}@{FORK_REF}" in note.py.read_text()
+    assert notelib.DEFAULT_REPO_SLUG not in note.py.read_text()
+    assert notelib.convention_problems(note) == []
+
+
+def test_pairing_rewrites_the_badge_and_install_cell_to_the_configured_repository(scratch_notes, monkeypatch):
+    note = _new_note("plum/main")  # made for the default repository, with a Google-hosted badge image
+    text = note.py.read_text().replace(f"]({notelib.badge_data_uri()})",
+                                       "](https://colab.research.google.com/assets/colab-badge.svg)")
+    note.py.write_text(text)
+    notelib.pair_note(note, refresh=False)
+    assert notelib.convention_problems(note) == []
+    monkeypatch.setenv(notelib.REPO_SLUG_ENV, FORK)
+    problems = notelib.convention_problems(note)  # the check compares against the configured repository
+    assert any("Colab badge" in p and FORK in p for p in problems), problems
+    assert any("install_cell_source" in p and FORK in p for p in problems), problems
+    notelib.pair_note(note)
+    assert notelib.convention_problems(note) == [] and notelib.pairing_problems(note) == []
+    new = note.py.read_text()
+    assert notelib.colab_badge("plum/main") in new and notelib.install_cell_source() in new
+    assert "colab.research.google.com/assets" not in new and notelib.DEFAULT_REPO_SLUG not in new
+    assert [line for line in new.splitlines() if "colab" not in line and FORK not in line] == \
+        [line for line in text.splitlines() if "colab" not in line and notelib.DEFAULT_REPO_SLUG not in line]
+    before = note.py.read_bytes()
+    notelib.pair_note(note)
+    assert note.py.read_bytes() == before, "refreshing an up-to-date note must change nothing"
+
+
+@pytest.mark.parametrize("env, value", [
+    ("LLMREC_REPO_SLUG", "just-a-name"), ("LLMREC_REPO_SLUG", "a/b/c"), ("LLMREC_REPO_SLUG", "my org/repo"),
+    ("LLMREC_REPO_SLUG", "org/repo\"]);import os"), ("LLMREC_REPO_SLUG", "https://github.com/org/repo"),
+    ("LLMREC_REPO_REF", "main;rm"), ("LLMREC_REPO_REF", "-x"), ("LLMREC_REPO_REF", "a..b"),
+])
+def test_a_bad_repository_fails_with_a_clear_message(monkeypatch, capsys, env, value):
+    import pair_notes
+
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ValueError, match=rf"^{env}={re.escape(repr(value))} is not a "):
+        notelib.colab_badge("overview")
+    with pytest.raises(ValueError, match=env):
+        notelib.install_cell_source()
+    assert pair_notes.main(["--check"]) == 2
+    assert f"{env}={value!r} is not a" in capsys.readouterr().err
+
+
+def test_no_other_file_names_the_repository():
+    """The repository is named in scripts/notelib.py only; notes carry it only in their generated badge
+    and install cell (checked against the configured one by test_note_follows_conventions)."""
+    slugs = {notelib.DEFAULT_REPO_SLUG, notelib.repo_slug()}
+    files = [notelib.ROOT / "README.md", notelib.ROOT / "mkdocs.yml"]
+    for folder in ("notebooks", "docs", "scripts"):
+        files += [p for p in (notelib.ROOT / folder).rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts
+                  and "__pycache__" not in p.parts and p.suffix not in (".png", ".jpg", ".gz", ".woff2")]
+    offenders = []
+    for path in files:
+        if path == notelib.ROOT / "scripts" / "notelib.py" or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.parent == notelib.NOTES_DIR or notelib.NOTES_DIR in path.parents:
+            if path.suffix == ".ipynb":
+                text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                                 for c in json.loads(text)["cells"])
+            page = path.relative_to(notelib.NOTES_DIR).with_suffix("").as_posix()
+            text = text.replace(notelib.colab_url(page), "").replace(notelib.install_cell_source(), "")
+        offenders += [f"{notelib._rel(path)}: {slug}" for slug in slugs if slug in text]
+    assert not offenders, f"the repository is hard-coded outside scripts/notelib.py: {offenders}"
+
+
+def test_the_badge_is_our_own_svg_inlined_in_the_notebook():
+    import base64
+    import xml.etree.ElementTree as ET
+
+    svg = notelib.BADGE_SVG.read_text(encoding="utf-8")
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("aria-label") == "Open in Colab"
+    assert re.findall(r"https?://[^\"' ]+", svg) == ["http://www.w3.org/2000/svg"], "the badge loads nothing"
+    uri = notelib.badge_data_uri()
+    assert uri.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == notelib.BADGE_SVG.read_bytes()
+    badge = notelib.colab_badge("plum/main")
+    assert badge == f"[![Open in Colab]({uri})]({notelib.colab_url('plum/main')})"
+    assert "colab.research.google.com/assets" not in badge
+
+
+# ---------------------------------------------------------------------------------------------
+# Size modes, the scaffold's prose, the stamp and the runner's output
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("params, ok", [
+    ("from llmrec_mini.utils import full, smoke\n\nSEED = 0\nSMOKE = smoke()\nFULL = full()\n", True),
+    ("from llmrec_mini import utils\n\nSEED = 1\nN = 2 if utils.smoke() else 20 if utils.full() else 10\n", True),
+    ("import os\n\nSEED = 0\nSMOKE = os.environ.get(\"LLMREC_SMOKE\") == \"1\"\n", True),
+    ("from llmrec_mini.utils import full\n\nSEED = 0\nFULL = full()\n", False),  # the smoke run must shrink it
+    ("SEED = 0\nN = 10\n", False),
+])
+def test_conventions_accept_the_size_mode_read_with_smoke_and_full(scratch_notes, params, ok):
+    note = _new_note("overview")
+    text = note.py.read_text()
+    start = text.index('# %% tags=["parameters"]\n') + len('# %% tags=["parameters"]\n')
+    end = text.index("# %%", start)
+    note.py.write_text(text[:start] + params + "\n" + text[end:])
+    problems = notelib.convention_problems(note)
+    assert (problems == []) == ok, problems
+    if not ok:
+        assert any("smoke()" in p and "full()" in p for p in problems), problems
+
+
+def test_scaffold_states_no_number_in_its_prose(scratch_notes):
+    prose_numbers = pytest.importorskip("prose_numbers")
+    note = _new_note("plum/main", "PLUM in 2 stages")
+    text = note.py.read_text()
+    assert 'tags=["hide-input"]' in text and "from llmrec_mini.notes import" in text and "say(" in text
+    assert "SMOKE = smoke()" in text and "FULL = full()" in text and "3 minutes on an idle" in text
+    nb = notelib.read_source(note)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert prose_numbers.numbers_in_markdown(cell.source) == [], cell.source
+            assert prose_numbers.STATIC_TAG not in cell.metadata.get("tags", [])
+
+
+def test_stamp_helpers():
+    assert [notelib.size_mode(s, f) for s, f in ((True, True), (True, False), (False, True), (False, False))] == \
+        ["smoke", "smoke", "full", "default"]
+    assert notelib.stamp_size({}) is None and notelib.stamp_size({"smoke": True}) == "smoke"
+    assert notelib.stamp_size({"smoke": False}) == "default" and notelib.stamp_size({"size": "full"}) == "full"
+    assert [notelib.duration(s) for s in (4.2, 89, 150, 3900)] == ["4 s", "89 s", "2.5 min", "1 h 05 min"]
+    assert notelib.describe_run({"seconds": 150, "size": "default", "cpu_count": 2, "cpu_model": "AMD EPYC",
+                                 "date": "2025-01-31"}) == \
+        "in 2.5 min at default size on a 2-core CPU (AMD EPYC), on 2025-01-31"
+    assert notelib.describe_run({"seconds": 3, "smoke": True}) == "in 3 s at smoke size"
+    assert notelib.cpu_count() >= 1 and notelib.cpu_model()
+
+
+@pytest.mark.notebook
+def test_runner_stamps_sizes_reports_progress_and_skips_up_to_date_notes(scratch_notes, tmp_path, monkeypatch,
+                                                                          capsys):
+    import execute_notes
+
+    note = _new_note("tiger")
+    out = tmp_path / "executed"
+    monkeypatch.setattr(notelib, "SLOW_CELL", 0.0)  # every code cell reports its progress line
+    monkeypatch.delenv(notelib.FULL_ENV, raising=False)
+    assert execute_notes.main(["tiger", "--smoke", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    n_code = sum(c.cell_type == "code" for c in notelib.read_source(note).cells)
+    assert "running     tiger (smoke size)" in printed and f"tiger: cell {n_code}/{n_code}:" in printed
+    assert re.search(r"^ok          tiger in \d+ s -> ", printed, re.M)
+    assert re.search(r"^1 notes: 1 run, 0 up to date, in \d+ s$", printed, re.M)
+    stamp = notelib.stamp_of(note.executed(out))
+    assert stamp["size"] == "smoke" and stamp["smoke"] is True and stamp["source_sha256"] == notelib.source_sha256(note)
+    assert 0 < stamp["seconds"] < 600 and stamp["cpu_count"] == notelib.cpu_count() and stamp["cpu_model"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", stamp["date"])
+    assert notelib.is_up_to_date(note, out, smoke=True)
+    assert not notelib.is_up_to_date(note, out) and not notelib.is_up_to_date(note, out, full=True)
+
+    assert execute_notes.main(["tiger", "--smoke", "--out", str(out)]) == 0  # nothing changed: nothing runs
+    printed = capsys.readouterr().out
+    assert f"up to date  tiger (executed {notelib.describe_run(stamp)})" in printed and "running" not in printed
+    assert re.search(r"^1 notes: 0 run, 1 up to date, in \d+ s$", printed, re.M)
+
+    monkeypatch.setenv(notelib.FULL_ENV, "1")  # LLMREC_FULL=1 is --full; the kernel sees it
+    note.py.write_text(note.py.read_text() + "\n# %%\nimport os\nprint('FULL', os.environ['LLMREC_FULL'], FULL)\n")
+    assert execute_notes.main(["tiger", "--out", str(out)]) == 0
+    assert "running     tiger (full size)" in capsys.readouterr().out
+    nb = nbformat.read(note.executed(out), as_version=4)
+    assert nb.metadata[notelib.META_KEY]["size"] == "full" and nb.metadata[notelib.META_KEY]["smoke"] is False
+    assert "FULL 1 True" in "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert notelib.is_up_to_date(note, out, full=True) and not notelib.is_up_to_date(note, out)
+    with pytest.raises(SystemExit):
+        execute_notes.main(["tiger", "--smoke", "--full"])

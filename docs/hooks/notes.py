@@ -13,6 +13,10 @@
 4. **Vendored JS.** MathJax and mermaid fetched by ``scripts/fetch_webassets.py`` are served from the
    site (``assets/vendor/``); without them the site falls back to CDNs (logged). plotly.js comes from
    the installed plotly package and is loaded only on notes with plotly figures.
+5. **Badge and run footer.** A note's Open-in-Colab badge image (inline ``data:`` URI in the notebook,
+   or Google's in older notes) is served from the site (``docs/assets/open-in-colab.svg``); its link
+   to Colab stays. Each note ends with a footer saying how long it ran, at which size, on which CPU
+   and when, all from the executed copy's stamp (``notelib.make_stamp``).
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ log = logging.getLogger("mkdocs.hooks.notes")
 PLOTLY_JS = "assets/vendor/plotly/plotly.min.js"  # from the installed plotly package, for figures in notes
 COMING = '<span class="llmrec-coming" title="this page is not written yet">coming</span>'
 
-_state: dict = {"coming": set(), "notes": {}, "smoke": set()}  # rebuilt by on_files on every build
+_state: dict = {"coming": set(), "notes": {}, "smoke": set(), "stamps": {}}  # rebuilt by on_files on every build
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,7 +49,10 @@ _state: dict = {"coming": set(), "notes": {}, "smoke": set()}  # rebuilt by on_f
 # ---------------------------------------------------------------------------------------------
 def on_config(config):
     if not config.repo_url:
-        config.repo_url, config.repo_name = notelib.REPO_URL, notelib.REPO_SLUG
+        try:
+            config.repo_url, config.repo_name = notelib.repo_url(), notelib.repo_slug()
+        except ValueError as exc:
+            raise PluginError(str(exc)) from None
     scripts = []
     for asset in fetch_webassets.ASSETS:
         if asset.available():
@@ -87,21 +94,22 @@ def _rewrite_nav(nav, notes: dict[str, str], coming: set[str]):
     return out
 
 
-def _executed_problem(note: notelib.Note, exe: Path) -> str:
+def _executed_problem(note: notelib.Note, exe: Path) -> tuple[str, dict]:
+    """What keeps the executed copy off the site (``""`` when nothing), and its stamp."""
     run = f"`python scripts/execute_notes.py {note.page}` (or `make docs`)"
     if not exe.is_file():
         failed = exe.with_suffix(".failed.ipynb")
         if failed.is_file():
-            return f"note {note.page} failed to execute (see {failed}); fix it and run {run}"
-        return f"note {note.page} has not been executed ({exe} is missing); run {run}"
+            return f"note {note.page} failed to execute (see {failed}); fix it and run {run}", {}
+        return f"note {note.page} has not been executed ({exe} is missing); run {run}", {}
     nb = json.loads(exe.read_text(encoding="utf-8"))
     stamp = nb.get("metadata", {}).get(notelib.META_KEY, {})
     if stamp.get("source_sha256") != notelib.source_sha256(note):
-        return f"note {note.page} changed since it was executed ({exe}); run {run}"
+        return f"note {note.page} changed since it was executed ({exe}); run {run}", stamp
     errors = [o for c in nb.get("cells", []) for o in c.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
-        return f"executed note {exe} holds {len(errors)} error output(s); fix the note and run {run}"
-    return ""
+        return f"executed note {exe} holds {len(errors)} error output(s); fix the note and run {run}", stamp
+    return "", stamp
 
 
 @event_priority(100)
@@ -110,7 +118,7 @@ def on_files(files, config):
     hub = [p[: -len(".ipynb")] + ".md" if p.endswith(".ipynb") else p for p in hub]
     out_dir = notelib.executed_dir()
     notes: dict[str, str] = {}  # hub path (x.md) -> site path (x.ipynb) of every rendered note
-    smoke = set()
+    smoke, stamps = set(), {}
     for f in list(files):
         if f.src_uri.endswith(".ipynb"):
             raise PluginError(f"docs/{f.src_uri}: notebooks live in notebooks/<page>.py (see docs/contributing.md)")
@@ -118,7 +126,7 @@ def on_files(files, config):
         if files.get_file_from_path(note.md_path) is not None:
             raise PluginError(f"page {note.md_path} exists twice: docs/{note.md_path} and {note.py}; keep one")
         exe = note.executed(out_dir)
-        problem = _executed_problem(note, exe)
+        problem, stamp = _executed_problem(note, exe)
         if problem:
             log.warning(problem)
             continue
@@ -126,7 +134,8 @@ def on_files(files, config):
         files.append(File(note.site_path, src_dir=str(out_dir), dest_dir=config.site_dir,
                           use_directory_urls=config.use_directory_urls))
         notes[note.md_path] = note.site_path
-        if notelib.stamp_of(exe).get("smoke"):
+        stamps[note.site_path] = stamp
+        if notelib.stamp_size(stamp) == "smoke":
             smoke.add(note.site_path)
     coming = {p for p in hub if p not in notes and files.get_file_from_path(p) is None}
     if config.nav:
@@ -138,7 +147,9 @@ def on_files(files, config):
     plotly = notelib.plotly_js()
     if plotly is not None and notes:
         files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(plotly)))
-    _state.update(coming=coming, notes=notes, smoke=smoke)
+    if notes and files.get_file_from_path(notelib.BADGE_SITE_PATH) is None:
+        raise PluginError(f"{notelib.BADGE_SVG} is missing: the notes' Open-in-Colab badge is served from it")
+    _state.update(coming=coming, notes=notes, smoke=smoke, stamps=stamps)
     return files
 
 
@@ -220,9 +231,42 @@ def _rewrite_html_link(m: re.Match, page, files) -> str:
     return f'<a href="{target.url_relative_to(page.file)}{frag}"{m.group("attrs")}>{m.group("text")}</a>'
 
 
+_IMG = re.compile(r"<img\b[^>]*>", re.S)
+_IMG_SRC = re.compile(r'\bsrc="([^"]*)"')
+
+
+def local_badge(html: str, badge_url: str) -> str:
+    """Point every Open-in-Colab badge image at ``badge_url`` (the site's copy): an ``<img>`` whose alt is
+    the badge's, or whose image comes from colab.research.google.com. Links (to Colab) are untouched."""
+    def sub(m: re.Match) -> str:
+        tag = m.group(0)
+        src = _IMG_SRC.search(tag)
+        if src is None or not (f'alt="{notelib.BADGE_ALT}"' in tag or "colab.research.google.com" in src.group(1)):
+            return tag
+        return tag[: src.start(1)] + html_lib.escape(badge_url, quote=True) + tag[src.end(1):]
+
+    return _IMG.sub(sub, html)
+
+
+def run_footer(page: str, stamp: dict) -> str:
+    """The footer of a note's page: how, where and when its executed copy was run (from its stamp)."""
+    run = notelib.describe_run(stamp)
+    text = f"This page was executed {html_lib.escape(run)}." if run else "This page's run was not recorded."
+    if notelib.stamp_size(stamp) == "full":
+        again = (f"Re-run it with <code>python scripts/execute_notes.py {page} --full --force</code>; "
+                 "without <code>--full</code> it runs at the default size.")
+    else:
+        again = (f"Re-run it with <code>python scripts/execute_notes.py {page} --force</code>; set "
+                 f"<code>{notelib.FULL_ENV}=1</code> for the full-size configuration.")
+    return f'<div class="llmrec-run"><p>{text} {again}</p></div>'
+
+
 def on_page_content(html, page, config, files):
     if page.file.src_uri not in _state["notes"].values():
         return html
+    badge = files.get_file_from_path(notelib.BADGE_SITE_PATH)
+    if badge is not None:
+        html = local_badge(html, badge.url_relative_to(page.file))
     html = _NB_MATHJAX.sub("", html)
     html = _NB_MERMAID_JS.sub("", html)
     html = _NB_MERMAID.sub(lambda m: f'<pre class="mermaid"><code>{m.group(1).strip()}</code></pre>', html)
@@ -236,5 +280,6 @@ def on_page_content(html, page, config, files):
     if page.file.src_uri in _state["smoke"]:
         html = ('<div class="admonition warning"><p class="admonition-title">Smoke run</p><p>This copy of the '
                 f'page was executed at smoke size (<code>{notelib.SMOKE_ENV}=1</code>): its numbers are not the '
-                'ones the text discusses. Run <code>make docs</code> for the full-size page.</p></div>\n') + html
-    return html
+                'ones the text discusses. Run <code>make docs</code> for the default-size page.</p></div>\n') + html
+    page_name = page.file.src_uri[: -len(".ipynb")]
+    return html + "\n" + run_footer(page_name, _state["stamps"].get(page.file.src_uri, {}))
