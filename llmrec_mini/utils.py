@@ -1,4 +1,4 @@
-"""Small shared helpers: seeding, devices, smoke mode."""
+"""Small shared helpers: seeding, devices, the notes' size switches (smoke / default / full)."""
 from __future__ import annotations
 
 import os
@@ -24,6 +24,16 @@ def get_device(device: str = "auto"):
     return torch.device(device)
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false", "False")
+
+
 def smoke() -> bool:
     """True when LLMREC_SMOKE=1: notes and benchmarks shrink to a seconds-long run (used by the tests)."""
-    return os.environ.get("LLMREC_SMOKE", "") not in ("", "0", "false", "False")
+    return _flag("LLMREC_SMOKE")
+
+
+def full() -> bool:
+    """True when LLMREC_FULL=1: notes run their full-size configuration (longer than the default's
+    few minutes on a 2-core CPU; each note says how long). Smoke mode wins when both are set."""
+    return _flag("LLMREC_FULL") and not smoke()

@@ -309,8 +309,12 @@ def rqvae_training_figure(history, best_epoch: int | None = None, title: str | N
         ann.update(font=dict(size=13), x=0, xanchor="left")
     if best_epoch is not None:
         fig.add_vline(x=best_epoch, line=dict(dash="dot", color="#495057", width=1), row="all", col=1)
-        fig.add_annotation(x=best_epoch, y=1, xref="x", yref="y domain", text=f" weights kept (epoch {best_epoch})",
-                           showarrow=False, xanchor="left", yanchor="top", font=dict(size=11, color="#495057"))
+        late = best_epoch > (min(epochs) + max(epochs)) / 2  # label on the side with room, inside the data's range
+        fig.add_annotation(x=best_epoch, y=1, xref="x", yref="y domain", showarrow=False,
+                           text=f"weights kept (epoch {best_epoch}) " if late else f" weights kept (epoch {best_epoch})",
+                           xanchor="right" if late else "left", yanchor="top", font=dict(size=11, color="#495057"))
+    if len(epochs) > 1:
+        fig.update_xaxes(range=[min(epochs), max(epochs)])
     head = title or (f"RQ-VAE training: {len(rows)} epoch{'s' if len(rows) != 1 else ''}"
                      + (f", {n_levels} code levels" if n_levels else ""))
     height = plot_px + top_px + bottom_px
@@ -411,7 +415,7 @@ def token_layout_figure(vocab, item: int | None = None, describe_item=None, rese
         codes = [int(c) for c in vocab.sids.codes[item]]
         first = len(blocks) - L  # the level blocks come last
         texts = [f"c{l}={c}<br>→ token {t}" for l, (c, t) in enumerate(zip(codes, tokens))]
-        stagger = bool(min(widths[first:]) < 0.09)  # narrow blocks: alternate label heights, neighbours never meet
+        stagger = bool(min(widths[first:]) < 0.2)  # narrow blocks (a page is ~650 px wide): alternate label heights
         for l, (t, text) in enumerate(zip(tokens, texts)):  # a label over the level's block, an arrow to the token
             centre = float(lefts[first + l] + widths[first + l] / 2)
             fig.add_annotation(x=x_of(t), y=0.25, ax=centre, ay=0.85 if stagger and l % 2 else 0.55, xref="x", yref="y",
@@ -482,7 +486,7 @@ def _check_trace(trace) -> None:
                          f"got beams {[f['beam'] for f in trace['final']]}")
 
 
-def beam_search_figure(trace, max_label: int = 48):
+def beam_search_figure(trace, max_label: int = 32):
     """Beam search over the code tree, step by step: which prefixes were kept, outranked or pruned.
 
     How to read it: columns are the ID's levels c0, c1, ... (the last is the collision token), then
@@ -535,7 +539,7 @@ def beam_search_figure(trace, max_label: int = 48):
         return s if len(s) <= max_label else s[: max_label - 1] + "…"
 
     labels = [f"#{r + 1} {_esc(short(str(f.get('label', f.get('item')))))} (log p {f.get('logp', float('nan')):.2f})"
-              for r, f in enumerate(ranked)]
+              for r, f in enumerate(ranked)]  # one line each: final beams can sit on adjacent rows
     fy = [pos[(L - 1, f["beam"])] for f in ranked]
     ex, ey = [], []
     for y in fy:
@@ -565,7 +569,7 @@ def beam_search_figure(trace, max_label: int = 48):
     fig.add_trace(go.Scatter(
         x=[L] * len(ranked), y=fy, mode="markers+text", name="final beams", showlegend=False,
         marker=dict(symbol="square", size=12, color="#2f9e44"), text=labels, textposition="middle right",
-        textfont=dict(size=12), customdata=[[f.get("item"), f.get("logp")] for f in ranked],
+        textfont=dict(size=11), customdata=[[f.get("item"), f.get("logp")] for f in ranked],
         hovertext=[f"{_esc(f.get('label', ''))}<br>ID {'-'.join(map(str, f.get('codes', [])))}<br>item {f.get('item')}"
                    f"<br>log-prob {f.get('logp', float('nan')):.3f}" for f in ranked], hoverinfo="text"))
     height = max(340, 180 + 26 * height_n)
@@ -574,7 +578,8 @@ def beam_search_figure(trace, max_label: int = 48):
         labels = [f"no beam survived: every proposal at c{dead} was pruned", "(propose more codes per beam)"]
         fig.add_annotation(x=L, y=0, text="<br>".join(labels), showarrow=False, xanchor="left",
                            font=dict(size=12, color="#e03131"))
-    share = min(0.5, max(len(t) for t in labels) * 7 / 800)  # of an ~800 px plot, for the final labels
+    longest = max(len(line) for t in labels for line in t.split("<br>"))
+    share = min(0.5, longest * 6.2 / 620)  # of a ~620 px plot (the site's content width), for the final labels
     right = (L + 0.15 + 0.4 * share) / (1 - share)  # solves right = L + 0.15 + share * (right + 0.4)
     fig.update_layout(
         title=dict(text=f"Beam search: {trace['num_beams']} beams, up to {per_beam} proposals per beam and level"

@@ -167,7 +167,7 @@
 #
 # **Full-catalog metrics.** Let $r_u$ be the 1-based rank of user $u$'s test target among all
 # items the model may recommend, never a sample of negatives. With one relevant item per user,
-# the ideal DCG is 1, and over the evaluated users $\mathcal{U}_{\text{test}}$:
+# the ideal DCG is $1$, and over the evaluated users $\mathcal{U}_{\text{test}}$:
 #
 # $$
 # \text{Recall@}K = \frac{1}{|\mathcal{U}_{\text{test}}|}\sum_{u} \mathbb{1}[r_u \le K], \qquad
@@ -175,7 +175,8 @@
 # $$
 #
 # Recall@$K$ equals the hit rate HR@$K$ here. NDCG@$K$ also rewards *where* in the list the hit
-# lands: rank 1 counts 1, rank 3 counts 0.5, rank 10 counts about 0.29. The package also reports
+# lands: rank $1$ counts $1$, rank $3$ counts $1/\log_2 4 = 0.5$, rank $10$ counts $1/\log_2 11 \approx 0.29$.
+# The package also reports
 # MRR@$K$ (the mean of $1/r_u$ for hits) and coverage@$K$ (the share of the catalog that appears
 # in at least one top-$K$ list).
 #
@@ -193,17 +194,14 @@ if "google.colab" in sys.modules and importlib.util.find_spec("llmrec_mini") is 
                            "llmrec-mini @ git+https://github.com/llmrec-mini/llmrec-mini@main"])
 
 # %% tags=["parameters"]
-import os
+from llmrec_mini.utils import full, smoke
 
 SEED = 0
-SMOKE = os.environ.get("LLMREC_SMOKE", "0") not in ("", "0", "false", "False")  # the test suite sets it
+SMOKE = smoke()  # LLMREC_SMOKE=1 (the test suite): seconds
+FULL = full()  # LLMREC_FULL=1: SASRec's full 30-epoch schedule; the default runs in about a minute on 2 cores
 
 DATA_SIZE = "tiny" if SMOKE else "default"  # the built-in synthetic shop: tiny 200 users, default 3000
-SASREC = dict(d_model=64, n_layers=2, n_heads=2, max_len=50, dropout=0.2, loss="ce")
-EPOCHS = 2 if SMOKE else 20  # SASRec epochs (early stopping on validation NDCG@10)
-PATIENCE = 5
-BATCH_SIZE = 128
-LR = 2e-3
+SASREC = dict(epochs=2 if SMOKE else 30 if FULL else 20)  # anything else: SASRec's defaults (see its page)
 KS = (5, 10, 20)  # cut-offs for the metrics table
 
 # %%
@@ -215,13 +213,13 @@ import pandas as pd
 import plotly.express as px
 
 import llmrec_mini
+from llmrec_mini.notes import minutes, say
 from llmrec_mini.utils import set_seed
 
 set_seed(SEED)
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets: text bars are fine
 pd.set_option("display.precision", 4)
-print("llmrec_mini", llmrec_mini.__version__, "| size:", DATA_SIZE, "| SASRec epochs:", EPOCHS)
-RESULTS = {}  # every number the prose quotes, collected as the note runs
+print("llmrec_mini", llmrec_mini.__version__, "| size:", DATA_SIZE, "| SASRec:", SASREC)
 
 # %% [markdown]
 # ## The built-in data: a synthetic shop
@@ -239,15 +237,18 @@ from llmrec_mini.data import load_dataset
 
 data = load_dataset("synthetic", size=DATA_SIZE, seed=SEED)
 stats = data.stats()
-RESULTS.update(users=stats["users"], items=stats["items"], interactions=stats["interactions"],
-               seq_len_mean=round(stats["seq_len_mean"], 1), seq_len_median=stats["seq_len_median"],
-               density=round(stats["density"], 4))
+lengths = np.array([len(s) for s in data.interactions.sequences])
+repeats = sum(len(s) - len(set(s.tolist())) for s in data.interactions.sequences)
 pd.Series({k: v for k, v in stats.items() if k != "text_fields"}, name=stats["dataset"]).to_frame()
 
+# %% tags=["hide-input"]
+say("The shop has {users:,} users, {items:,} items and {n:,} interactions. Histories are {mean:.1f} items long "
+    "on average (median {median:.0f}, shortest {shortest}), and {repeats}.",
+    users=stats["users"], items=stats["items"], n=stats["interactions"], mean=lengths.mean(),
+    median=np.median(lengths), shortest=lengths.min(),
+    repeats="no user interacts with an item twice" if repeats == 0 else f"{repeats:,} interactions are repeats")
+
 # %% [markdown]
-# At the default size the shop has 3,000 users, 1,500 items and about 45,000 interactions. Histories
-# are about 15 items long on average (median 12, at least 6), and no user sees an item twice.
-#
 # The catalog is a table. The text columns are what LLM-based methods read: TIGER and PLUM turn
 # them into semantic IDs, and LinkedIn's dual encoder reads them directly.
 
@@ -270,28 +271,25 @@ pd.DataFrame({"title": [data.catalog.title(i) for i in data.interactions.sequenc
 # %% [markdown]
 # ### Lengths, popularity and categories
 #
-# History lengths are skewed: most users have a short history and a few have long ones (up to 60
-# items here), as in Amazon review data.
+# History lengths are skewed: most users have a short history and a few have long ones, as in
+# Amazon review data.
 
 # %% tags=["hide-input"]
-lengths = np.array([len(s) for s in data.interactions.sequences])
 px.histogram(x=lengths, nbins=40, labels={"x": "history length (items)", "count": "users"},
-             title=f"History lengths: mean {lengths.mean():.1f}, median {np.median(lengths):.0f}",
+             title=f"History lengths: mean {lengths.mean():.1f}, median {np.median(lengths):.0f}, "
+                   f"longest {lengths.max()}",
              height=330).update_layout(yaxis_title="users", bargap=0.05).show()
 
 # %% [markdown]
 # Item popularity has a long tail. On log-log axes a Zipf law is a straight line. Popularity is
-# Zipf-like *inside* each category, and categories differ in appeal, so the global curve bends. At
-# the default size the top 10% of items take about 62% of all interactions, and 75 items are never
-# bought at all. The 30 leaf categories are uneven too: the largest takes about a fifth of all
-# interactions.
+# Zipf-like *inside* each category, and categories differ in appeal, so the global curve bends.
 
 # %%
 counts = np.bincount(np.concatenate(data.interactions.sequences), minlength=data.n_items)  # (n_items,)
 ranked = np.sort(counts)[::-1]
 top10 = ranked[: max(1, len(ranked) // 10)].sum() / ranked.sum()
-RESULTS.update(top10pct_share=round(float(top10), 2), never_seen_items=int((counts == 0).sum()))
-print(f"the top 10% of items take {top10:.0%} of interactions; {int((counts == 0).sum())} items are never seen")
+say("The top tenth of the items takes {top10:.0%} of all interactions, and {never} items are never bought at all.",
+    top10=top10, never=int((counts == 0).sum()))
 
 # %% tags=["hide-input"]
 nz = ranked[ranked > 0]
@@ -308,8 +306,8 @@ per_leaf = pd.DataFrame({"category": leaf_names,
                          "interactions": np.bincount(leaf_of, weights=counts, minlength=len(leaf_names)).astype(int),
                          "items": np.bincount(leaf_of, minlength=len(leaf_names))})
 per_leaf = per_leaf.sort_values("interactions", ascending=False)
-RESULTS.update(leaf_categories=len(leaf_names),
-               top_category_share=round(float(per_leaf.interactions.iloc[0] / per_leaf.interactions.sum()), 2))
+say("The {n} leaf categories are uneven too: the largest, *{name}*, takes {share:.0%} of all interactions.",
+    n=len(leaf_names), name=per_leaf.category.iloc[0], share=per_leaf.interactions.iloc[0] / per_leaf.interactions.sum())
 
 # %% tags=["hide-input"]
 px.bar(per_leaf, x="category", y="interactions", color="department", hover_data=["items"],
@@ -356,8 +354,6 @@ kinds = pd.DataFrame({
     "shuffled (same user)": transition_kinds(*pairs([rng.permutation(s) for s in seqs])),
     "popularity (random item)": transition_kinds(prev, rng.choice(data.n_items, size=len(prev), p=counts / counts.sum())),
 })
-RESULTS.update(followup_observed=round(float(kinds.iloc[0, 0]), 2), followup_shuffled=round(float(kinds.iloc[0, 1]), 2),
-               followup_popularity=round(float(kinds.iloc[0, 2]), 3))
 kinds
 
 # %% tags=["hide-input"]
@@ -366,22 +362,29 @@ long = kinds.drop(index="anything else").reset_index(names="next item is").melt(
 px.bar(long, x="next item is", y="share of transitions", color="pairs", barmode="group", text_auto=".1%",
        title="How the next item relates to the previous one, vs chance", height=400).show()
 
+# %% tags=["hide-input"]
+k = kinds.T  # rows: observed / shuffled / popularity
+say("{f0:.0%} of transitions go to a follow-up of the previous item. With the same items shuffled the share "
+    "drops to {f1:.0%}, and with a random item drawn by popularity it is {f2:.1%}. Same-category transitions are "
+    "{s0:.0%}, against {s1:.0%} shuffled and {s2:.0%} at random. The remaining complementary-category share "
+    "(moves to the complementary category that are not follow-ups) is {c0:.0%} in order and {c1:.0%} shuffled.",
+    **{f"{key}{j}": k[col].iloc[j] for key, col in (("f", "follow-up of previous item"), ("s", "same category"),
+                                                     ("c", "complementary category")) for j in range(3)
+       if not (key == "c" and j == 2)})
+
 # %% [markdown]
-# At the default size, about 32% of transitions go to a follow-up of the previous item. With the
-# same items shuffled the share drops to about 4%, and with a random item drawn by popularity it
-# is about 1%. Same-category transitions are about 29%, against about 17% shuffled and 9% at
-# random. Moves to the complementary category mostly land on the specific follow-ups: the
-# remaining complementary-category share is about 14% both in order and shuffled. Most of the
-# order signal is therefore "this item, then one of *its* follow-ups". A model must remember
-# item-to-item links to use it; knowing the user's favourite categories is not enough.
-#
+# The gap between the first two columns is the order signal, and most of it is "this item, then
+# one of *its* follow-ups". A model must remember item-to-item links to use it; knowing the
+# user's favourite categories is not enough.
+
+# %% [markdown]
 # ## Two baselines: popularity and SASRec
 #
 # **Popularity** scores every item by its number of training interactions,
 # $s(h, i) = \#\{(u, t) : i^u_t = i\}$. It is the same list for everyone, minus the items the user
 # has already seen. Every model on this site must beat it.
 #
-# **SASRec** (Kang and McAuley, 2018) is a causal Transformer over item IDs, and the ID-based
+# **SASRec** (Kang and McAuley, ICDM; see the references) is a causal Transformer over item IDs, and the ID-based
 # ancestor of the generative recommenders on this site. Item $i_t$ at position $t$ enters as
 # $\mathbf{x}_t = \sqrt{d}\,\mathbf{E}_{i_t} + \mathbf{P}_t$. Self-attention with a causal mask
 # lets position $t$ see only $i_1, \dots, i_t$:
@@ -419,27 +422,33 @@ print(split)
 popularity = get_model("popularity").fit(split)
 
 t0 = time.time()
-sasrec = get_model("sasrec", **SASREC, epochs=EPOCHS, patience=PATIENCE, batch_size=BATCH_SIZE, lr=LR,
-                   seed=SEED, progress=False).fit(split)
+sasrec = get_model("sasrec", **SASREC, seed=SEED, progress=False).fit(split)
 train_seconds = time.time() - t0
 history = pd.DataFrame(sasrec.result.history).set_index("epoch")
-RESULTS.update(sasrec_epochs_run=len(history), sasrec_best_epoch=int(sasrec.result.best_epoch),
-               sasrec_best_valid_ndcg10=round(float(sasrec.result.best_score), 3),
-               sasrec_train_seconds=round(train_seconds), sasrec_seconds_per_epoch=round(float(history.seconds.mean()), 1),
-               sasrec_parameters=sum(p.numel() for p in sasrec.module.parameters()))
-print(f"SASRec: {RESULTS['sasrec_parameters']:,} parameters, {len(history)} epochs in {train_seconds:.0f} s, "
-      f"best validation NDCG@10 {sasrec.result.best_score:.4f} at epoch {sasrec.result.best_epoch}")
+n_params = sum(p.numel() for p in sasrec.module.parameters())
+print(f"SASRec: {n_params:,} parameters, {len(history)} epochs in {train_seconds:.0f} s, "
+      f"best validation NDCG@10 {sasrec.result.best_score:.4f} at epoch {sasrec.result.best_epoch + 1}")
+print({k: v for k, v in sasrec.train_config.__dict__.items() if k in ("epochs", "batch_size", "lr", "schedule")})
 history.round(4)
 
 # %% [markdown]
 # The training curve shows the cross-entropy loss on the training windows and NDCG@10 on a fixed
-# subset of validation users after every epoch. The loop keeps the weights of the best
-# validation epoch, and stops after `PATIENCE` epochs without improvement.
+# subset of validation users after every epoch. The learning rate follows a cosine schedule, and
+# the loop keeps the weights of the best validation epoch.
 
 # %% tags=["hide-input"]
 from llmrec_mini.viz import training_curve_figure
 
 training_curve_figure(sasrec.result, title="SASRec: training loss and validation NDCG@10 per epoch").show()
+
+# %% tags=["hide-input"]
+best, n_ep = sasrec.result.best_epoch + 1, len(history)
+say("SASRec ({params:,} parameters) trained for {n} epochs in {time}, {per:.1f} s per epoch on this machine (the "
+    "footer names its CPU). Its best validation NDCG@10, {score:.3f}, came at epoch {best}{tail}.",
+    params=n_params, n=n_ep, time=minutes(train_seconds), per=float(history.seconds.mean()),
+    score=float(sasrec.result.best_score), best=best,
+    tail=", the last one, so more epochs might still help a little" if best == n_ep else
+         f", {n_ep - best} before the end; those weights are the ones kept")
 
 # %% [markdown]
 # ## Results on held-out users
@@ -456,16 +465,8 @@ table[["users"] + cols]
 
 # %%
 pop, sas = table.loc["popularity"], table.loc["SASRec"]
-RESULTS.update({f"popularity_{m}": round(float(pop[m]), 3) for m in ("recall@10", "ndcg@10", "recall@20")})
-RESULTS.update({f"sasrec_{m}": round(float(sas[m]), 3) for m in ("recall@10", "ndcg@10", "recall@20")})
-RESULTS.update(sasrec_over_popularity_ndcg10=round(float(sas["ndcg@10"] / pop["ndcg@10"]), 1),
-               chance_recall10=round(10 / data.n_items, 4),
-               coverage20_popularity=round(float(pop["coverage@20"]), 3),
-               coverage20_sasrec=round(float(sas["coverage@20"]), 3))
-
 # seen items left in the ranking (RecBole's protocol): the same SASRec, scored the other way
 with_seen = evaluate(sasrec, split, ks=(10,), exclude_seen=False, progress=False, name="SASRec, seen kept")
-RESULTS.update(sasrec_ndcg10_seen_kept=round(float(with_seen["ndcg@10"].iloc[0]), 3))
 print(f"NDCG@10  popularity {pop['ndcg@10']:.4f}   SASRec {sas['ndcg@10']:.4f}   "
       f"(x{sas['ndcg@10'] / pop['ndcg@10']:.1f})   SASRec with seen items kept {with_seen['ndcg@10'].iloc[0]:.4f}")
 
@@ -475,28 +476,26 @@ bars = table[[f"recall@{k}" for k in KS] + [f"ndcg@{k}" for k in KS]].reset_inde
 px.bar(bars, x="metric", y="value", color="model", barmode="group", text_auto=".3f", height=380,
        title="Popularity vs SASRec on held-out users (full catalog, seen items excluded)").show()
 
-# %%
-RESULTS
+# %% tags=["hide-input"]
+say("On {users:,} test users and {items:,} items, popularity reaches Recall@10 = {pr:.3f} and NDCG@10 = {pn:.3f}; "
+    "guessing at random would give Recall@10 $= 10/{items} \\approx {chance:.3f}$. SASRec reaches Recall@10 = {sr:.3f} "
+    "and NDCG@10 = {sn:.3f}, {x:.1f} times popularity on NDCG@10. It also spreads its recommendations over far more "
+    "of the catalog: coverage@20 is {sc:.2f}, against {pc:.2f} for the one popularity list everyone gets. Keeping "
+    "seen items in the ranking lowers SASRec's NDCG@10 from {sn:.3f} to {kept:.3f}.",
+    users=int(sas["users"]), items=data.n_items, pr=pop["recall@10"], pn=pop["ndcg@10"], chance=10 / data.n_items,
+    sr=sas["recall@10"], sn=sas["ndcg@10"], x=sas["ndcg@10"] / pop["ndcg@10"], sc=sas["coverage@20"],
+    pc=pop["coverage@20"], kept=float(with_seen["ndcg@10"].iloc[0]))
 
 # %% [markdown]
-# At the default size (3,000 test users, 1,500 items), popularity reaches Recall@10 of about 0.14
-# and NDCG@10 of about 0.08. Guessing at random would give
-# Recall@10 $= 10/1500 \approx 0.007$. SASRec reaches Recall@10 of about 0.41 and NDCG@10 of about
-# 0.25, about three times popularity on both. It also spreads its recommendations over far more of
-# the catalog: coverage@20 is about 0.70, against 0.03 for the one popularity list everyone gets.
 # SASRec has learned the item-to-item follow-ups measured above, which popularity cannot see.
-#
-# SASRec (about 200,000 parameters) trained for all 20 epochs in about 3 minutes, at about
-# 8 seconds per epoch on a shared 2-core CPU. Its best validation NDCG@10, about 0.25, came in the
-# last epoch, so more epochs would still help a little. Keeping seen items in the ranking lowers
-# SASRec's NDCG@10 from about 0.25 to about 0.22. The model ranks some items the user already has
-# highly, because they resemble the recent ones, and they take top-10 slots that can never be
-# hits. A difference of this size can reorder close models, so always state which protocol a table
-# uses.
+# With seen items kept, the model ranks some items the user already has highly, because they
+# resemble the recent ones, and they take top-10 slots that can never be hits. A difference of
+# this size can reorder close models, so always state which protocol a table uses.
 #
 # These are the reference numbers for the rest of the site: [TIGER](tiger.md) and the other
 # generative retrievers are compared with this SASRec on the same split.
-#
+
+# %% [markdown]
 # ## What changes at scale
 #
 # - **Catalogs of $10^7$–$10^9$ items.** A full softmax over the catalog, and full-catalog
@@ -508,7 +507,7 @@ RESULTS
 #   Text and content embeddings, and semantic IDs built from them ([TIGER](tiger.md),
 #   [PLUM](plum/main.md)), let a model recommend items it never saw in training. The embedding
 #   table also shrinks from one row per item to a few codebooks.
-# - **Histories of $10^4$–$10^6$ events.** SASRec's $O(L^2)$ attention over the last 50 items does
+# - **Histories of $10^4$–$10^6$ events.** SASRec's $O(L^2)$ attention over its last `max_len` items does
 #   not reach a lifelong history. [VISTA](vista_architecture.md) compresses the history into a
 #   fixed number of summary embeddings with
 #   [quasi-linear attention](quasi_linear_attention.md) and caches them, so inference cost no
@@ -521,7 +520,7 @@ RESULTS
 #   in OneRec, GRPO in [OneRec-Think](onerec_think/main.md)) and track watch time, revenue and
 #   diversity. Leave-one-out Recall@10 is a sanity check there, not the goal.
 # - **Evaluation.** A time-based split (`llmrec_mini.data.sequences.time_split`) avoids training on
-#   the future, which leave-one-out allows across users. Sampled metrics (rank among 100 random
+#   the future, which leave-one-out allows across users. Sampled metrics (rank among a hundred random
 #   negatives) can reorder models, so this site always ranks the full catalog. Numbers on the
 #   built-in data will not match the papers: they show *relative* behaviour at CPU scale.
 #
@@ -540,7 +539,8 @@ RESULTS
 #    inference?
 # 5. Set `max_len=10` in `SASREC`. What does this tell you about how far back the useful signal in
 #    this data goes?
-#
+
+# %% [markdown] tags=["static-numbers"]
 # ## References
 #
 # - Lin et al., *How Can Recommender Systems Benefit from Large Language Models: A Survey*,

@@ -5,7 +5,8 @@ Chromium with every other host unresolvable (so nothing can come from a CDN), an
 
 * every formula was typeset by MathJax (``mjx-container`` elements, no MathJax error),
 * every mermaid block became a diagram (Material replaces ``pre.mermaid`` with ``div.mermaid``),
-* every plotly figure was drawn (plotly.js marks its div ``js-plotly-plot``),
+* every plotly figure was drawn (plotly.js marks its div ``js-plotly-plot``), at a readable size
+  (its title and drawn width x height are listed in the report's ``figures``),
 * the server saw no request that failed (404s for scripts, styles, fonts, notebooks).
 
 Screenshots go to ``--out`` (default ``build/screenshots/<page>.png``). Prints one line per page and
@@ -14,6 +15,7 @@ exits 1 when any check fails. Pages default to the home page and every executed 
 from __future__ import annotations
 
 import argparse
+import html
 import html.parser
 import json
 import re
@@ -89,6 +91,29 @@ class PageReport:
     screenshot: str
     problems: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    figures: list[dict] = field(default_factory=list)  # per drawn plotly figure: title, width, height (px)
+    text: str = field(default="", repr=False)  # the rendered page's visible text (for tests)
+
+
+MIN_FIGURE_PX = (300, 200)  # a figure drawn smaller than this is not readable
+
+
+def plotly_figures(dom: str) -> list[dict]:
+    """Title and drawn size of every plotly figure in a rendered DOM (plotly.js writes an
+    ``svg.main-svg`` with width/height and a ``text.gtitle`` for the title)."""
+    out = []
+    for chunk in re.split(r'<div[^>]*class="[^"]*js-plotly-plot[^"]*"', dom)[1:]:
+        svg = re.search(r'<svg[^>]*class="main-svg"[^>]*>', chunk)
+        size = {k: float(v) for k, v in re.findall(r'\b(width|height)="([\d.]+)"', svg.group(0))} if svg else {}
+        title = re.search(r'class="gtitle"[^>]*>(.*?)</text>', chunk, re.S)
+        out.append({"title": re.sub(r"<[^>]+>", " ", title.group(1)).strip() if title else "",
+                    "width": size.get("width", 0.0), "height": size.get("height", 0.0)})
+    return out
+
+
+def visible_text(dom: str) -> str:
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom)))
 
 
 def _free_port() -> int:
@@ -104,7 +129,7 @@ def _chromium(chromium: str, args: list[str], timeout: float) -> subprocess.Comp
 
 
 def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budget_ms: int,
-               screenshot: bool = True) -> PageReport:
+               screenshot: bool = True, window: tuple[int, int] = (1280, 1600)) -> PageReport:
     rel = page.strip("/")
     static = (site / rel / "index.html") if rel else site / "index.html"
     shot = out / f"{rel.replace('/', '_') or 'index'}.png"
@@ -118,7 +143,8 @@ def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budge
     dom = _chromium(chromium, [*timing, "--dump-dom", url], timeout=120).stdout
     after = count(dom)
     if screenshot:
-        _chromium(chromium, [*timing, "--window-size=1280,1600", f"--screenshot={shot}", url], timeout=120)
+        _chromium(chromium, [*timing, f"--window-size={window[0]},{window[1]}", f"--screenshot={shot}", url],
+                  timeout=180)
     report.facts = {"math_before": before.arithmatex + int(before.nb_math), "mjx": after.mjx,
                     "mermaid_blocks": before.pre_mermaid, "mermaid_rendered": after.div_mermaid,
                     "plotly_figures": before.plotly_divs, "plotly_drawn": after.plotly_drawn}
@@ -132,6 +158,11 @@ def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budge
         report.problems.append(f"{before.pre_mermaid} mermaid blocks, {after.div_mermaid} rendered")
     if before.plotly_divs and after.plotly_drawn < before.plotly_divs:
         report.problems.append(f"{before.plotly_divs} plotly figures, {after.plotly_drawn} drawn")
+    report.figures, report.text = plotly_figures(dom), visible_text(dom)
+    small = [f for f in report.figures if f["width"] < MIN_FIGURE_PX[0] or f["height"] < MIN_FIGURE_PX[1]]
+    if small:
+        report.problems.append(f"{len(small)} figures drawn smaller than {MIN_FIGURE_PX[0]}x{MIN_FIGURE_PX[1]} px: "
+                               + "; ".join(f"{f['title'][:40]!r} {f['width']:.0f}x{f['height']:.0f}" for f in small))
     if screenshot and not shot.is_file():
         report.problems.append("no screenshot was written")
     return report
@@ -139,6 +170,34 @@ def check_page(chromium: str, base: str, site: Path, page: str, out: Path, budge
 
 def default_pages() -> list[str]:
     return [""] + [f"{n.page}/" for n in notelib.discover_notes()]
+
+
+class serve:
+    """``with serve(site) as base:`` the built site on 127.0.0.1 (``python -m http.server``); the
+    request log is kept in ``log_path`` for a check of failed requests."""
+
+    def __init__(self, site: Path, log_path: Path) -> None:
+        self.site, self.log_path = site, log_path
+
+    def __enter__(self) -> str:
+        port = _free_port()
+        with open(self.log_path, "w") as log:
+            self.server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                            "--directory", str(self.site)], stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(50):  # wait for the server
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=10)
+
+    def failed_requests(self) -> list[str]:
+        return [line.strip() for line in self.log_path.read_text().splitlines()
+                if re.search(r'" (4\d\d|5\d\d) ', line) and "favicon" not in line]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,27 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     site = args.site.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log_path = args.out / "http.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                   "--directory", str(site)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(50):  # wait for the server
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}"
+    server = serve(site, args.out / "http.log")
+    with server as base:
         reports = [check_page(chromium, base, site, p, args.out, args.budget_ms, not args.no_screenshots)
                    for p in (args.pages or default_pages())]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    failed_requests = [line.strip() for line in log_path.read_text().splitlines()
-                       if re.search(r'" (4\d\d|5\d\d) ', line) and "favicon" not in line]
+    failed_requests = server.failed_requests()
     if args.json:
-        print(json.dumps({"pages": [r.__dict__ for r in reports], "failed_requests": failed_requests}, indent=2))
+        pages = [{k: v for k, v in r.__dict__.items() if k != "text"} for r in reports]
+        print(json.dumps({"pages": pages, "failed_requests": failed_requests}, indent=2))
     else:
         for r in reports:
             print(f"{'ok  ' if not r.problems else 'FAIL'} {r.page:<40} {r.facts} {'; '.join(r.problems)}")

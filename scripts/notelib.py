@@ -140,24 +140,24 @@ def _page_of(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # The repository; Colab: badge and install cell
 # ---------------------------------------------------------------------------------------------
+def _configured(env: str, default: str, pattern: re.Pattern, constant: str, what: str) -> str:
+    value = os.environ.get(env) or default
+    if not pattern.match(value):
+        where = f"{env}={value!r}" if os.environ.get(env) else f"notelib.{constant} = {value!r}"
+        raise ValueError(f"{where} is not {what}")
+    return value
+
+
 def repo_slug() -> str:
     """``owner/name`` of the GitHub repository: ``$LLMREC_REPO_SLUG`` or `DEFAULT_REPO_SLUG`, validated."""
-    slug = os.environ.get(REPO_SLUG_ENV) or DEFAULT_REPO_SLUG
-    if not SLUG_PATTERN.match(slug):
-        where = f"{REPO_SLUG_ENV}={slug!r}" if os.environ.get(REPO_SLUG_ENV) else f"notelib.DEFAULT_REPO_SLUG = {slug!r}"
-        raise ValueError(f"{where} is not a GitHub repository 'owner/name' (it must match {SLUG_PATTERN.pattern}, "
-                         "e.g. 'my-org/llmrec-mini')")
-    return slug
+    return _configured(REPO_SLUG_ENV, DEFAULT_REPO_SLUG, SLUG_PATTERN, "DEFAULT_REPO_SLUG",
+                       f"a GitHub repository 'owner/name' (it must match {SLUG_PATTERN.pattern}, e.g. 'my-org/llmrec-mini')")
 
 
 def repo_ref() -> str:
     """The branch or tag badges and the install cell point at: ``$LLMREC_REPO_REF`` or `DEFAULT_REPO_REF`."""
-    ref = os.environ.get(REPO_REF_ENV) or DEFAULT_REPO_REF
-    if not REF_PATTERN.match(ref):
-        where = f"{REPO_REF_ENV}={ref!r}" if os.environ.get(REPO_REF_ENV) else f"notelib.DEFAULT_REPO_REF = {ref!r}"
-        raise ValueError(f"{where} is not a git branch, tag or commit (letters, digits, '_', '.', '-', '/'; "
-                         "e.g. 'main' or 'v0.2')")
-    return ref
+    return _configured(REPO_REF_ENV, DEFAULT_REPO_REF, REF_PATTERN, "DEFAULT_REPO_REF",
+                       "a git branch, tag or commit (letters, digits, '_', '.', '-', '/'; e.g. 'main' or 'v0.2')")
 
 
 def repo_url() -> str:
@@ -415,13 +415,10 @@ def stamp_of(executed: Path) -> dict:
 
 
 def duration(seconds: float) -> str:
-    """A duration as a reader says it: '45 s', '3.2 min', '1 h 05 min' (as llmrec_mini.notes.minutes)."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    h, m = divmod(round(seconds / 60), 60)
-    return f"{h} h {m:02d} min"
+    """A duration as a reader says it: '45 s', '3.2 min', '1 h 05 min'."""
+    from llmrec_mini.notes import minutes
+
+    return minutes(seconds)
 
 
 def describe_run(stamp: dict) -> str:

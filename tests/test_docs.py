@@ -64,11 +64,12 @@ def _hub_links() -> dict[str, str]:
     return {m.group(2): m.group(1) for line in rows for m in [re.match(r"\| \[([^\]]+)\]\(([^)]+)\)", line)]}
 
 
-def test_hub_and_nav_list_exactly_the_knowledge_base_pages():
+def test_hub_and_nav_list_exactly_the_knowledge_base_pages_overview_first():
     hub = list(_hub_links())
     nav = [p for p in _nav_pages(_config()["nav"]) if p not in SITE_PAGES]
     assert hub == list(notelib.KB_PAGES), "docs/index.md must list the knowledge base pages in hub order"
-    assert nav == list(notelib.KB_PAGES), "mkdocs.yml nav must list the knowledge base pages in hub order"
+    learning_order = ["overview.md"] + [p for p in notelib.KB_PAGES if p != "overview.md"]
+    assert nav == learning_order, "mkdocs.yml nav must list the overview first, then the other pages in hub order"
 
 
 def test_knowledge_base_file_matches_the_page_list():
@@ -509,3 +510,44 @@ def test_code_links_reach_existing_lines(site, code_links):
         assert "tiger" in linking, "the TIGER note links to no code page"
     hand_written = {_site_dir(p.relative_to(DOCS).as_posix()) for p in DOCS.rglob("*.md") if "hooks" not in p.parts}
     assert linking & hand_written, "no hand-written page links to a code page"
+
+
+def test_datasets_page_states_the_shortest_history_the_generator_makes():
+    from llmrec_mini.data import load_dataset
+
+    words = {"five": 5, "six": 6, "seven": 7}
+    m = re.search(r"every user has at least (\w+) interactions", (DOCS / "datasets.md").read_text())
+    assert m, "datasets.md no longer states the shortest history"
+    stated = words.get(m.group(1)) or int(m.group(1))
+    shortest = {size: min(len(s) for s in load_dataset("synthetic", size=size).interactions.sequences)
+                for size in ("tiny", "default")}
+    assert set(shortest.values()) == {stated}, f"datasets.md says at least {stated}; the generator gives {shortest}"
+
+
+@pytest.mark.notebook
+def test_tiger_page_shows_its_figures_and_the_cold_start_result_in_chromium(site, tmp_path):
+    """A full-length screenshot of the TIGER page; every figure drawn at a readable size, the ones
+    the page teaches with among them, and the cold-start result rendered from the run."""
+    if check_site.find_chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    if not all(a.available() for a in fetch_webassets.ASSETS):
+        pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
+    server = check_site.serve(site, tmp_path / "http.log")
+    with server as base:
+        report = check_site.check_page(check_site.find_chromium(), base, site, "tiger/", tmp_path, 30000,
+                                       window=(1280, 16000))
+    assert not report.problems, report.problems
+    assert not server.failed_requests(), server.failed_requests()
+    titles = [f["title"] for f in report.figures]
+    for expected in ("RQ-VAE", "Semantic-ID tree", "Beam search", "Free beam search", "Cold start"):
+        assert any(expected.lower() in t.lower() for t in titles), f"no figure titled {expected!r}: {titles}"
+    assert any("token" in t.lower() or "vocabulary" in t.lower() for t in titles), titles  # the layout diagram
+    assert all(f["width"] >= 600 for f in report.figures), report.figures  # full content width, not a thumbnail
+    # the cold-start sentence is rendered from the run: it names the cold items' count and TIGER's recall
+    m = re.search(r"whose next item is one of the (\d+) cold items.*?it reaches Recall@10 = (0\.\d{3})", report.text)
+    assert m, "the cold-start result is missing from the rendered page"
+    shot = Path(report.screenshot)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1280, 16000) and len(png) > 200_000, (width, height, len(png))

@@ -270,3 +270,75 @@ def test_tiger_beats_popularity_on_the_builtin_data():
     print(pd.concat([popularity, tiger]).T)
     for metric in ("recall@10", "ndcg@10"):
         assert tiger[metric].iloc[0] > 1.5 * popularity[metric].iloc[0], (metric, tiger.T, popularity.T)
+
+
+# ---------------------------------------------------------------- cold start (§4.3)
+def test_cold_start_split_hides_the_cold_items_from_training():
+    from llmrec_mini.data.sequences import cold_start
+
+    data = make_synthetic("tiny")
+    base, split = leave_one_out(data), cold_start(data, share=0.2, seed=3)
+    cold = set(split.cold_items.tolist())
+    assert len(cold) == round(0.2 * len(np.unique(base.test.targets))) and cold <= set(base.test.targets.tolist())
+    assert split.protocol == "cold-start" and split.n_items == base.n_items
+    for seqs in (split.train, split.valid.histories, split.test.histories):
+        assert not cold & set(np.concatenate(seqs).tolist())
+    assert not cold & set(split.valid.targets.tolist())
+    assert np.array_equal(split.test.targets, base.test.targets)  # every test user stays, cold targets included
+    for s_cold, s_base in zip(split.train, base.train):  # the warm items keep their order
+        assert s_cold.tolist() == [i for i in s_base.tolist() if i not in cold]
+    assert np.array_equal(cold_start(data, share=0.2, seed=3).cold_items, split.cold_items)
+    for bad in (0, 1, -0.1):
+        with pytest.raises(ValueError, match="share"):
+            cold_start(data, share=bad)
+
+
+def _cold_reference(model, histories, k, cold_items, share):
+    """The §4.3 rule written out plainly: walk the beams in order; each contributes its own item
+    and then the cold items with the same first m codes, while at most floor(share * k) are cold."""
+    items, scores, tokens = model.generate(histories, num_beams=max(2, model.config.beam_size, k))
+    codes = model.sids.codes
+    out = []
+    for b, h in enumerate(histories):
+        picked, n_cold = [], 0
+        for item, score, toks in zip(items[b], scores[b], tokens[b]):
+            if not np.isfinite(score):
+                continue
+            prefix = (toks - model.vocab.offset - np.arange(len(toks)) * model.vocab.K)[:-1]
+            same = [c for c in sorted(cold_items) if (codes[c, :-1] == prefix).all()]
+            for cand in ([int(item)] if item >= 0 else []) + same:
+                if cand in h or cand in picked or (cand in cold_items and n_cold >= int(share * k)):
+                    continue
+                n_cold += cand in cold_items
+                picked.append(cand)
+            if len(picked) >= k:
+                break
+        out.append((picked + [-1] * k)[:k])
+    return np.array(out)
+
+
+def test_cold_retrieval_matches_the_reference_and_respects_the_cap(fitted, tiny):
+    _, split = tiny
+    h = split.test.histories[:40]
+    rng = np.random.default_rng(0)
+    cold = rng.choice(fitted.n_items, size=30, replace=False)
+    plain = fitted.recommend(h, k=10)
+    assert np.array_equal(fitted.recommend(h, k=10, cold_items=cold, cold_share=0.0).items, plain.items)
+    for share in (0.2, 0.5):
+        rec = fitted.recommend(h, k=10, cold_items=cold, cold_share=share)
+        assert np.array_equal(rec.items, _cold_reference(fitted, h, 10, set(cold.tolist()), share))
+        n_cold = np.isin(rec.items, cold).sum(1)
+        assert n_cold.max() <= int(share * 10) and n_cold.sum() > np.isin(plain.items, cold).sum()
+        assert_valid_distinct(rec.items, fitted.n_items, h)
+        # the tokens extra is each recommended item's own ID, cold items included
+        decoded = fitted.vocab.codes(rec.extras["tokens"])[0][..., :-1]
+        codes = fitted.sids.codes[np.where(rec.items >= 0, rec.items, 0), :-1]
+        assert (decoded == codes)[rec.items >= 0].all()
+
+
+def test_cold_retrieval_rejects_bad_options(fitted, tiny):
+    h = tiny[1].test.histories[:2]
+    with pytest.raises(ValueError, match="cold_share"):
+        fitted.recommend(h, k=5, cold_items=[1], cold_share=1.5)
+    with pytest.raises(ValueError, match="cold_items"):
+        fitted.recommend(h, k=5, cold_items=[fitted.n_items], cold_share=0.2)

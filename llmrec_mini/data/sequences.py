@@ -6,6 +6,10 @@ training part; test histories include the validation item. Users with fewer than
 only contribute training data. Order within a user is the dataset's chronological order; ties in
 time were already broken by file order when the dataset was built (`core.from_events`).
 
+**Cold start** (TIGER §4.3): leave-one-out, then a share of the test items is removed from every
+training sequence, validation row and history, so the model never sees them; they stay in the
+catalog and remain test targets (`Split.cold_items`).
+
 **Time split** (optional): one global cut-off time; each user's first interaction at or after the
 validation / test cut-off becomes that user's target, with everything before it as history.
 
@@ -39,6 +43,11 @@ class EvalSet:
         if n >= len(self):
             return self
         idx = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return self.select(idx)
+
+    def select(self, rows) -> "EvalSet":
+        """The rows given by indices or a boolean mask."""
+        idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=np.int64)
         return EvalSet(self.users[idx], [self.histories[i] for i in idx], self.targets[idx])
 
 
@@ -49,6 +58,7 @@ class Split:
     valid: EvalSet
     test: EvalSet
     protocol: str = "leave-one-out"
+    cold_items: np.ndarray | None = None  # items never seen in training (cold-start split)
 
     def __repr__(self) -> str:
         return (f"Split({self.protocol}, items={self.n_items}, train_users={len(self.train)}, "
@@ -67,6 +77,28 @@ def leave_one_out(dataset: Dataset) -> Split:
         t_u.append(u), t_h.append(s[:-1]), t_t.append(s[-1])
     return Split(dataset.n_items, train, EvalSet(np.array(v_u), v_h, np.array(v_t)),
                  EvalSet(np.array(t_u), t_h, np.array(t_t)))
+
+
+def cold_start(dataset: Dataset, share: float = 0.05, seed: int = 0) -> Split:
+    """Leave-one-out with cold items (TIGER §4.3: "5% of the test items" are held out of training).
+
+    A random ``share`` of the distinct test targets becomes *cold*: every occurrence is removed from
+    the training sequences and from all histories, and validation rows that target one are dropped.
+    Test rows keep their targets, so ``split.test.select(np.isin(split.test.targets,
+    split.cold_items))`` are the users whose next item the model has never seen.
+    """
+    if not 0 < share < 1:
+        raise ValueError(f"share must be in (0, 1), got {share}")
+    base = leave_one_out(dataset)
+    targets = np.unique(base.test.targets)
+    n_cold = max(1, round(share * len(targets)))
+    cold = np.sort(np.random.default_rng(seed).choice(targets, size=n_cold, replace=False))
+    warm = lambda h: h[~np.isin(h, cold)]  # noqa: E731
+    keep = ~np.isin(base.valid.targets, cold)
+    valid = base.valid.select(keep)
+    valid.histories = [warm(h) for h in valid.histories]
+    test = EvalSet(base.test.users, [warm(h) for h in base.test.histories], base.test.targets)
+    return Split(base.n_items, [warm(s) for s in base.train], valid, test, "cold-start", cold)
 
 
 def time_split(dataset: Dataset, valid_quantile: float = 0.8, test_quantile: float = 0.9) -> Split:

@@ -85,7 +85,7 @@ class SyntheticConfig:
     n_items: int = 1500
     n_departments: int = 6
     brands_per_department: int = 5
-    mean_length: float = 14.0  # mean user sequence length (minimum 5)
+    mean_length: float = 14.0  # length = 5 + geometric(mean mean_length - 4): at least 6, mean ~ mean_length + 1
     max_length: int = 60
     p_follow: float = 0.30  # next item is one of the previous item's follow-ups
     p_stay: float = 0.25  # ... another item of the same leaf category

@@ -14,6 +14,10 @@ Instead of scoring every item, TIGER *generates* the next item's ID token by tok
    ``decoding="filter"``. ``decoding="trie"`` (the default) masks every step to the prefixes of
    real items, a labelled deviation most reimplementations use (`semantic_ids.TrieConstraint`).
    Both are call arguments: ``model.recommend(histories, k, decoding="filter", num_beams=50)``.
+4. **Cold start (§4.3).** Items never seen in training still have semantic IDs (their text is
+   known). Given ``cold_items``, each generated ID also retrieves the cold items that share its
+   first ``m`` codes (all but the collision token), and ``cold_share`` (the paper's epsilon) caps
+   their share of the top-k: ``model.recommend(h, 10, cold_items=split.cold_items, cold_share=0.2)``.
 
 Vocabulary (`semantic_ids.SIDVocab`, shared by encoder and decoder)::
 
@@ -83,7 +87,8 @@ class TIGER(TorchRecommender):
     capabilities = Capabilities(scores_catalog=False, generative=True, needs_catalog=True)
     Config = TIGERConfig
     groups = {"sid": SIDConfig}
-    decode_options = {"decoding": None, "num_beams": None}  # None: the model's settings
+    decode_options = {"decoding": None, "num_beams": None,  # None: the model's settings
+                      "cold_items": None, "cold_share": 0.0}  # §4.3 cold-start retrieval (off by default)
     train_defaults = {"epochs": 10, "batch_size": 128, "lr": 5e-3, "warmup_steps": 200, "schedule": "inverse_sqrt",
                       "patience": 3, "val_users": 500}
     presets = {
@@ -198,13 +203,32 @@ class TIGER(TorchRecommender):
         return generate_items(self.module, self.vocab, input_ids, mask, num_beams or self.config.beam_size,
                               histories=histories if exclude_seen else None, constrained=decoding == "trie")
 
-    def _recommend(self, histories, k, exclude_seen, users, decoding=None, num_beams=None) -> Recommendations:
+    def _cold_by_prefix(self, cold_items, cold_share, k) -> tuple[dict, int]:
+        """§4.3: cold items grouped by their first m codes, and how many of the top k they may take."""
+        if not 0 <= cold_share <= 1:
+            raise ValueError(f"cold_share must be in [0, 1], got {cold_share}")
+        if cold_items is None or cold_share == 0:
+            return {}, 0
+        cold = np.unique(np.asarray(cold_items, dtype=np.int64).reshape(-1))
+        if len(cold) and (cold.min() < 0 or cold.max() >= self.n_items):
+            raise ValueError(f"cold_items must be item indices in [0, {self.n_items}), got {cold.min()}..{cold.max()}")
+        groups: dict = {}
+        for item, codes in zip(cold.tolist(), self.sids.codes[cold, :-1]):
+            groups.setdefault(tuple(codes.tolist()), []).append(item)
+        return groups, int(np.floor(cold_share * k + 1e-9))
+
+    def _recommend(self, histories, k, exclude_seen, users, decoding=None, num_beams=None, cold_items=None,
+                   cold_share=0.0) -> Recommendations:
         """Top-k valid, distinct (and, with exclude_seen, unseen) items per user, by beam log-probability.
 
         Rows with fewer than k such items are padded with item -1 and score -inf. Extras:
         ``invalid``, the share of invalid IDs among each row's top-k beams (the paper's statistic),
-        and ``tokens`` (B, k, L), the generated ID of each recommended item.
+        and ``tokens`` (B, k, L), the generated ID of each recommended item. With ``cold_items``,
+        a beam is followed by the cold items sharing its first m codes (same score), at most
+        ``floor(cold_share * k)`` of them per row.
         """
+        cold_groups, cold_quota = self._cold_by_prefix(cold_items, cold_share, k)
+        cold_set = {i for g in cold_groups.values() for i in g}
         num_beams = max(2, num_beams or self.config.beam_size, k)
         out_items = np.full((len(histories), k), -1, dtype=np.int64)
         out_scores = np.full((len(histories), k), -np.inf, dtype=np.float32)
@@ -218,12 +242,22 @@ class TIGER(TorchRecommender):
             for b in range(len(h)):
                 seen = set(h[b].tolist()) if exclude_seen else set()
                 picked: list[int] = []
+                n_cold = 0
                 for item, score, toks in zip(items[b], scores[b], tokens[b]):
-                    if item >= 0 and item not in seen and item not in picked:
-                        out_scores[s + b, len(picked)], out_tokens[s + b, len(picked)] = score, toks
-                        picked.append(int(item))
+                    if not np.isfinite(score):
+                        continue
+                    prefix = tuple(self.vocab.codes(toks)[0][:-1].tolist()) if cold_groups else ()  # c_0..c_{m-1}
+                    for cand in ([int(item)] if item >= 0 else []) + cold_groups.get(prefix, []):
+                        if cand in seen or cand in picked or (cand in cold_set and n_cold >= cold_quota):
+                            continue
+                        n_cold += cand in cold_set
+                        out_scores[s + b, len(picked)], out_tokens[s + b, len(picked)] = score, self.vocab.encode(
+                            np.array([cand]))[0]
+                        picked.append(cand)
                         if len(picked) == k:
                             break
+                    if len(picked) == k:
+                        break
                 out_items[s + b, :len(picked)] = picked
         return Recommendations(out_items, out_scores, {"invalid": np.concatenate(invalid), "tokens": out_tokens})
 

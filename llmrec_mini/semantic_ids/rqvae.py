@@ -138,7 +138,7 @@ class RQVAE(nn.Module):
         x_hat = self.decoder(z_q)
         recon = ((x_hat - (x - self.mean) / self.std) ** 2).sum(-1).mean()  # ||x - x_hat||^2
         return {"x_hat": x_hat, "codes": codes, "residuals": residuals, "recon": recon, "rq": rq_loss,
-                "loss": recon + rq_loss}
+                "loss": recon + rq_loss, "latent_sq": (z.detach() ** 2).sum(-1).mean()}  # ||z||^2: the latent's scale
 
     @torch.no_grad()
     def codes(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
@@ -148,7 +148,7 @@ class RQVAE(nn.Module):
     def evaluate(self, x: torch.Tensor, batch_size: int = 4096) -> dict:
         """Losses averaged over all rows of x, and the codes (n, m) as numpy."""
         outs = [(self(xb), len(xb)) for xb in x.split(batch_size)]
-        mean = {k: sum(float(o[k]) * n for o, n in outs) / len(x) for k in ("loss", "recon", "rq")}
+        mean = {k: sum(float(o[k]) * n for o, n in outs) / len(x) for k in ("loss", "recon", "rq", "latent_sq")}
         return {**mean, "codes": torch.cat([o["codes"] for o, _ in outs]).cpu().numpy()}
 
 
@@ -212,7 +212,7 @@ class RQVAEQuantizer:
             ev = module.evaluate(x)
             stats = level_stats(ev["codes"], [cfg.codebook_size] * cfg.levels)
             self.history.append({"epoch": len(self.history), "loss": ev["loss"], "recon": ev["recon"], "rq": ev["rq"],
-                                 "usage": stats["usage"], "perplexity": stats["perplexity"],
+                                 "latent_sq": ev["latent_sq"], "usage": stats["usage"], "perplexity": stats["perplexity"],
                                  "unique_rate": collision_stats(ev["codes"])["unique_rate"],
                                  "dead": (~track["used"]).sum(1).tolist(), "dead_reset": track["reset"]})
             return -ev["loss"]  # train_model keeps the epoch with the lowest full-data loss
