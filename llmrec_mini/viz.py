@@ -10,7 +10,9 @@
 * `beam_search_figure(trace)`: beam search over the code tree (`llm.trace_beam_search`): kept, outranked and
   trie-pruned proposals per level, and the final beams' items,
 * `embedding_projection_figure(embeddings, color_by)`: a 2-D PCA of item embeddings,
-* `attention_mask_figure(mask)`: a boolean attention mask (True = blocked, row = query, column = key),
+* `attention_mask_figure(mask, convention="blocked", layout=None)`: a boolean attention mask (row = query,
+  column = key; True = blocked by default, ``convention="allowed"`` for `attention`'s builders), with the
+  prefix / history / candidate blocks of a `attention.Layout` separated and labelled,
 * `training_curve_figure(history)`: loss and validation score per epoch (`TrainResult.history`).
 
 plotly (and numpy) are the only dependencies; nothing here trains or loads a model.
@@ -637,29 +639,59 @@ def embedding_projection_figure(embeddings, color_by=None, hover: Sequence[str] 
 
 
 # --------------------------------------------------------------------------------------------- attention
-def attention_mask_figure(mask, labels: Sequence[str] | None = None, title: str = "Attention mask", batch_index: int = 0):
+def attention_mask_figure(mask, labels: Sequence[str] | None = None, title: str = "Attention mask", batch_index: int = 0,
+                          convention: str = "blocked", layout=None):
     """A boolean mask as a grid: row = query, column = key, dark = may attend, light = blocked.
 
-    Uses the package convention (`attention.py`): True means *blocked*. ``mask`` is (L, L) or
-    (B, L, L) (``batch_index`` picks one), numpy or torch. ``labels``: L token names for the axes.
+    ``convention``: what True means in ``mask``. ``"blocked"`` (the default, ``nn.MultiheadAttention``'s
+    form and `attention.causal_mask`'s) or ``"allowed"`` (the mask builders of `attention`:
+    ``causal``, ``candidate_isolated``, ...). ``mask`` is (L, L) or (B, L, L) (``batch_index`` picks
+    one), numpy or torch. ``labels``: L token names for the axes. ``layout``: an `attention.Layout`
+    of the L positions; lines then separate its blocks (prefix / history / candidates), each named
+    on the top and left edges, and its labels (``p0 h0 c0``...) name the axes unless ``labels`` does.
     """
     go = _go()
+    if convention not in ("blocked", "allowed"):
+        raise ValueError(f"convention must be 'blocked' (True = blocked) or 'allowed' (True = may attend), "
+                         f"got {convention!r}")
     m = _as_numpy(mask)
     if m.ndim == 3:
         m = m[batch_index]
     if m.ndim != 2:
         raise ValueError(f"mask must be (L, L) or (B, L, L), got shape {m.shape}")
-    allowed = (~m.astype(bool)).astype(int)  # 1 = query may attend to key
+    m = m.astype(bool)
+    allowed = (m if convention == "allowed" else ~m).astype(int)  # 1 = query may attend to key
+    if layout is not None and m.shape != (layout.n, layout.n):
+        raise ValueError(f"mask is {m.shape} but the layout has n = {layout.n} positions")
+    if labels is None and layout is not None:
+        labels = layout.labels()
     names = list(labels) if labels is not None else [str(i) for i in range(max(m.shape))]
     if len(names) < max(m.shape):
         raise ValueError(f"need {max(m.shape)} labels, got {len(names)}")
     fig = go.Figure(go.Heatmap(z=allowed, x=names[: m.shape[1]], y=names[: m.shape[0]], zmin=0, zmax=1,
                                colorscale=[[0, "#f1f1f1"], [1, "#3b5bdb"]], showscale=False, xgap=1, ygap=1,
                                hovertemplate="query %{y} -> key %{x}: %{z}<extra>1 = attends</extra>"))
+    top, standoff = 50, None
+    if layout is not None:
+        segments = layout.segments()
+        for _, block in segments[1:]:  # a line before every block but the first, both axes
+            edge = block.start - 0.5
+            line = dict(color="#e8590c", width=2)
+            fig.add_shape(type="line", x0=edge, x1=edge, y0=-0.5, y1=layout.n - 0.5, line=line)
+            fig.add_shape(type="line", y0=edge, y1=edge, x0=-0.5, x1=layout.n - 0.5, line=line)
+        for name, block in segments:
+            middle = (block.start + block.stop - 1) / 2
+            fig.add_annotation(x=middle, y=1.0, yref="paper", yanchor="bottom", yshift=22, text=_esc(name),
+                               showarrow=False, font=dict(color="#e8590c"))
+            fig.add_annotation(y=middle, x=0.0, xref="paper", xanchor="right", xshift=-28, text=_esc(name),
+                               textangle=-90, showarrow=False, font=dict(color="#e8590c"))
+        top, standoff = 110, 30  # the axis titles go outside the block names
     side = min(700, 120 + 28 * m.shape[0])
-    fig.update_layout(title=title, height=side, width=min(760, 160 + 28 * m.shape[1]), margin=dict(t=50),
-                      xaxis=dict(title="key", side="top", type="category"),
-                      yaxis=dict(title="query", autorange="reversed", type="category", scaleanchor="x"))
+    fig.update_layout(title=title, height=side + top - 50, width=min(760, 160 + 28 * m.shape[1]),
+                      margin=dict(t=top, l=110 if layout is not None else None),
+                      xaxis=dict(title=dict(text="key", standoff=standoff), side="top", type="category"),
+                      yaxis=dict(title=dict(text="query", standoff=standoff), autorange="reversed", type="category",
+                                 scaleanchor="x"))
     return fig
 
 

@@ -7,7 +7,7 @@ from .core import Catalog, Dataset, Interactions, from_events
 
 __all__ = ["Catalog", "Dataset", "Interactions", "from_events", "load_dataset", "DATASETS", "DataError"]
 
-DATASETS = ("synthetic", "ml-100k", "ml-1m", "amazon-<category> (e.g. amazon-beauty)")
+DATASETS = ("synthetic", "synthetic-long", "ml-100k", "ml-1m", "amazon-<category> (e.g. amazon-beauty)")
 
 
 class DataError(RuntimeError):
@@ -30,6 +30,10 @@ def load_dataset(name: str, *, data_dir: str | None = None, size: str = "default
         from .synthetic import make_synthetic
 
         return make_synthetic(size=size, seed=seed)
+    if key in ("synthetic-long", "synthetic_long"):  # lifelong histories (long_history.py)
+        from .long_history import make_long_history
+
+        return make_long_history(size=size, seed=seed)
     if key in ("ml-100k", "ml-1m", "movielens-100k", "movielens-1m"):
         from .movielens import load_movielens
 
