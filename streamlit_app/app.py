@@ -13,6 +13,7 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/recommendations.py", title="Recommendations", icon=":material/shopping_cart:"),
     st.Page("app_pages/semantic_ids.py", title="Semantic IDs", icon=":material/account_tree:"),
+    st.Page("app_pages/attention.py", title="Attention masks", icon=":material/grid_on:", url_path="attention"),
 ]
 
 page = st.navigation(PAGES)

@@ -4,10 +4,16 @@ only measured time estimates. Tiny dataset, fresh cache folder."""
 from __future__ import annotations
 
 import ast
+import base64
 import json
+import os
 import re
 import shutil
+import struct
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,7 +24,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 APP_DIR = Path(__file__).resolve().parents[1] / "streamlit_app"
 APP = str(APP_DIR / "app.py")
 TIMEOUT = 180  # first runs train SASRec / build embeddings on 2 shared CPU cores
-PAGES = ("app_pages/home.py", "app_pages/recommendations.py", "app_pages/semantic_ids.py")
+PAGES = ("app_pages/home.py", "app_pages/recommendations.py", "app_pages/semantic_ids.py", "app_pages/attention.py")
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +147,258 @@ def test_semantic_ids(app):
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Codebook size used"] == "64"
     assert len(charts(at)) == 3
+
+
+# ---- the Attention masks page ----------------------------------------------------------------------------------
+def figure(at, index: int) -> dict:
+    """The plotly figure (data, layout) of the index-th chart on the page."""
+    return json.loads(charts(at)[index].proto.spec)
+
+
+def array(value):
+    """A plotly array as numpy: plain lists, or plotly's typed form {"dtype", "bdata" (base64), "shape"}."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
+    return np.asarray(value)
+
+
+def shown_mask(at):
+    return array(figure(at, 0)["data"][0]["z"]).astype(bool)
+
+
+def verdict(at, about: str) -> set[str]:
+    """The kinds ("ok" / "leak") of the verdicts whose text mentions `about`, over every attention shown."""
+    texts = [("ok", el.value) for el in at.success] + [("leak", el.value) for el in at.error]
+    return {kind for kind, text in texts if about in text}
+
+
+def test_attention_masks_page(app):
+    import inspect
+
+    import numpy as np
+
+    from llmrec_mini import attention
+
+    at = app.switch_page("app_pages/attention.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Attention masks"
+    assert at.selectbox(key="mask").value == "candidate_isolated"
+    assert len(charts(at)) == 4  # mask, leakage bars, SASRec weights, cost
+    layout = attention.Layout(prefix=2, history=5, candidates=3)
+    assert figure(at, 0)["data"][0]["x"] == layout.labels()
+    assert (shown_mask(at) == attention.build_mask("candidate_isolated", layout).numpy()).all()
+    # softmax under the mask and VISTA's quasi-linear attention: neither leaks between candidates nor into history
+    assert len(at.success) == 4 and not at.error
+    assert any("quasi-linear" in m.value for m in at.markdown)
+
+    at.number_input(key="mask_prefix").set_value(1)
+    at.number_input(key="mask_history").set_value(3)
+    at.number_input(key="mask_candidates").set_value(2)
+    at.radio(key="prefix_name").set_value("seeds").run()
+    assert not at.exception, at.exception
+    layout = attention.Layout(prefix=1, history=3, candidates=2, prefix_name="seeds")
+    assert figure(at, 0)["data"][0]["x"] == layout.labels() == ["s0", "h0", "h1", "h2", "c0", "c1"]
+
+    # every mask of the registry, its caption, and each of its options set away from the default
+    other = {bool: lambda v: not v, int: lambda v: v + 1, type(None): lambda v: 1}
+    for name in attention.MASKS:
+        at.selectbox(key="mask").set_value(name).run()
+        assert not at.exception, (name, at.exception)
+        first_line = inspect.getdoc(attention.MASKS[name]).splitlines()[0]
+        assert first_line in [c.value for c in at.caption], name
+        assert (shown_mask(at) == attention.build_mask(name, layout).numpy()).all(), name
+        for option, default in attention.mask_options(name).items():
+            key = f"mask_opt_{name}_{option}"
+            if option == "history":
+                value = next(m for m in attention.HISTORY_MODES if m != default)
+                at.selectbox(key=key).set_value(value).run()
+            elif isinstance(default, bool):
+                value = not default
+                at.checkbox(key=key).set_value(value).run()
+            else:
+                value = other[type(default)](default)
+                at.number_input(key=key).set_value(value).run()
+            assert not at.exception, (name, option, at.exception)
+            want = attention.build_mask(name, layout, **{option: value}).numpy()
+            assert (shown_mask(at) == want).all(), (name, option)
+            # and back, so the next option is checked on its own
+            reset = {"history": lambda: at.selectbox(key=key).set_value(default),
+                     bool: lambda: at.checkbox(key=key).set_value(default),
+                     int: lambda: at.number_input(key=key).set_value(default),
+                     type(None): lambda: at.number_input(key=key).set_value(0)}
+            (reset["history"] if option == "history" else reset[type(default)])().run()
+            assert (shown_mask(at) == attention.build_mask(name, layout).numpy()).all(), (name, option)
+
+    # the leakage verdicts follow the mask: c0 perturbed, then c1 (the last one)
+    expect = {  # mask: (candidates move, context moves) when c0 changes
+        "causal": ("leak", "ok"), "bidirectional": ("leak", "leak"), "prefix_lm": ("leak", "ok"),
+        "block_causal": ("leak", "ok"), "sliding_window": ("leak", "ok"), "candidate_isolated": ("ok", "ok")}
+    for name, (between, context) in expect.items():
+        at.selectbox(key="mask").set_value(name)
+        at.selectbox(key="perturbed").set_value(0).run()
+        assert not at.exception, at.exception
+        assert verdict(at, "between candidates") == {between}, name
+        assert verdict(at, "Prefix and history outputs") | verdict(at, "context reads") == {context}, name
+        bars = figure(at, 1)["data"]
+        assert len(bars) == (2 if name == "candidate_isolated" else 1)
+        delta = array(bars[0]["y"])
+        assert delta[4] > 0 and (delta[5] > 0) == (between == "leak"), name  # c0 itself always moves
+    at.selectbox(key="mask").set_value("causal")
+    at.selectbox(key="perturbed").set_value(1).run()  # the last candidate: no later one reads it
+    assert verdict(at, "between candidates") == {"ok"}
+    at.number_input(key="mask_candidates").set_value(1).run()  # c1 no longer exists
+    assert not at.exception, at.exception
+    assert at.selectbox(key="perturbed").value == 0
+
+
+def test_attention_page_sasrec_weights(app, cache_dir):
+    import numpy as np
+
+    from llmrec_mini.data import load_dataset
+    from llmrec_mini.data.sequences import leave_one_out
+    from llmrec_mini.models import model_class
+
+    at = app.switch_page("app_pages/attention.py").run()
+    assert not at.exception, at.exception
+    (saved,) = [p.parent for p in Path(cache_dir).rglob("*sasrec*/model.safetensors")]
+    data = load_dataset("synthetic", size="tiny")
+    split = leave_one_out(data)
+    sasrec = model_class("sasrec").load(saved, data.catalog)
+    assert at.selectbox(key="attn_layer").options == ["layer 1", "layer 2"]
+    assert at.selectbox(key="attn_head").options == ["head 1", "head 2", "mean of heads"]
+
+    def check(user: int, n: int, layer: int, head):
+        rows = {int(u): r for r, u in enumerate(split.test.users)}
+        history = split.test.histories[rows[user]] if user in rows else data.interactions.sequences[user]
+        recent = np.asarray(history)[-n:]
+        w = sasrec.attention_weights(recent)[layer]
+        want = w.mean(0) if head == "mean" else w[head]
+        fig = figure(at, 2)["data"][0]
+        assert np.allclose(array(fig["z"]), want, atol=1e-6)
+        assert fig["y"] == fig["x"] and len(fig["x"]) == n
+        assert [x.split(". ", 1)[1] for x in fig["x"]] == [data.catalog.title(int(i))[:32] for i in recent]
+
+    users = [u for u in range(data.n_users) if len(data.interactions.sequences[u]) >= 8]
+    at.selectbox(key="attn_user").set_value(users[1]).run()
+    assert not at.exception, at.exception
+    n = at.slider(key="attn_items").value
+    check(users[1], n, 0, 0)
+    at.slider(key="attn_items").set_value(4)
+    at.selectbox(key="attn_layer").set_value(1)
+    at.selectbox(key="attn_head").set_value(1).run()
+    assert not at.exception, at.exception
+    check(users[1], 4, 1, 1)
+    at.selectbox(key="attn_head").set_value("mean").run()
+    assert not at.exception, at.exception
+    check(users[1], 4, 1, "mean")
+    assert any(c.value.startswith("The last row is what the next-item prediction reads") for c in at.caption)
+
+
+def test_attention_page_cost_panel(app):
+    import numpy as np
+
+    from llmrec_mini.attention import attention_cost
+
+    at = app.switch_page("app_pages/attention.py").run()
+    assert not at.exception, at.exception
+    assert at.header[-1].value == "VISTA cost per request: analytic FLOP counts"
+
+    def curves():
+        fig = figure(at, 3)
+        assert fig["layout"]["xaxis"]["type"] == fig["layout"]["yaxis"]["type"] == "log"
+        return {t["name"]: (array(t["x"]).astype(float), array(t["y"]).astype(float)) for t in fig["data"]}
+
+    lines = curves()
+    assert len(lines) == 3  # stage 1 shown by default
+    n, full = lines["full target attention (per request)"]
+    assert n.min() == 1000 and n.max() == 1_000_000
+    _, stage2 = lines["VISTA stage 2 (per request)"]
+    assert np.allclose(stage2, attention_cost("quasi_linear", 256 + 500, 64, n_candidates=500).flops)
+    assert np.allclose(full, 4 * 500 * n * 64)  # C query rows over N keys: 2 N d (QK^T) + 2 N d (AV) each
+
+    at.select_slider(key="cost_k").set_value(64)
+    at.select_slider(key="cost_d").set_value(128)
+    at.select_slider(key="cost_c").set_value(10)
+    at.checkbox(key="cost_stage1").set_value(False).run()
+    assert not at.exception, at.exception
+    lines = curves()
+    assert set(lines) == {"full target attention (per request)", "VISTA stage 2 (per request)"}
+    stage2 = attention_cost("quasi_linear", 64 + 10, 128, n_candidates=10).flops
+    assert np.allclose(lines["VISTA stage 2 (per request)"][1], stage2)
+    n, full = lines["full target attention (per request)"]
+    assert np.allclose(full, 4 * 10 * n * 128)
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["Ratio at N = 1,000,000"] == f"{4 * 10 * 1_000_000 * 128 / stage2:,.0f}×"
+
+
+MIN_SCREENSHOT_BYTES = 100_000  # the rendered page is ~360 kB as a PNG
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_attention_page_in_chromium(cache_dir, tmp_path):
+    """The running app (streamlit run) in headless Chromium: the Attention masks page draws its heatmap."""
+    sys.path.insert(0, str(APP_DIR.parent / "scripts"))
+    import check_site
+
+    chromium = check_site.find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium): no screenshot of the running page")
+    port = check_site._free_port()
+    env = {**os.environ, "LLMREC_PLAYGROUND_SIZE": "tiny", "LLMREC_PLAYGROUND_CACHE": str(cache_dir),
+           "OMP_NUM_THREADS": "1"}
+    log = tmp_path / "streamlit.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+                                   "--server.port", str(port), "--server.address", "127.0.0.1",
+                                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                                  cwd=APP_DIR.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.3)
+        url = f"{base}/attention"  # st.Page(..., url_path="attention")
+        shot = tmp_path / "attention.png"
+        # the DOM and the screenshot of one page load; Chromium's virtual time does not wait for Streamlit's
+        # websocket, so a load that ends before the script has run (the server's first session imports torch
+        # and loads the model) is retried with a longer budget
+        for budget in (30_000, 60_000, 120_000, 120_000):
+            shot.unlink(missing_ok=True)
+            dom = check_site._chromium(chromium, [f"--virtual-time-budget={budget}",
+                                                  "--run-all-compositor-stages-before-draw", "--window-size=1400,3400",
+                                                  f"--screenshot={shot}", "--dump-dom", url], timeout=180).stdout
+            figures = check_site.plotly_figures(dom)
+            if len(figures) == 4 and shot.is_file() and shot.stat().st_size > MIN_SCREENSHOT_BYTES:
+                break
+        assert "js-plotly-plot" in dom and "main-svg" in dom, check_site.visible_text(dom)[:1500]
+        assert [f["title"].split(" (")[0] for f in figures] == [
+            "candidate_isolated", "max |Δ output| per position after changing c0", "layer 1, head 1",
+            "FLOPs against history length"], figures
+        heatmap = figures[0]
+        assert heatmap["width"] >= 300 and heatmap["height"] >= 300, heatmap
+        text = check_site.visible_text(dom)
+        assert "Attention masks" in text and "Leakage check" in text and "No leak between candidates" in text
+        assert shot.is_file(), "Chromium wrote no screenshot"
+        assert _png_size(shot) == (1400, 3400)
+        assert shot.stat().st_size > MIN_SCREENSHOT_BYTES, shot.stat().st_size  # the empty app shell is ~20 kB
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 # ---- the figures of llmrec_mini.viz the pages (and the notes) use -------------------------------------------

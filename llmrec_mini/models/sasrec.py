@@ -188,3 +188,44 @@ class SASRec(TorchRecommender):
         with torch.no_grad():
             h = self.module(tokens)[:, -1]  # the most recent position (left padding)
             return self.module.item_logits(h).float().cpu().numpy()
+
+    def attention_weights(self, history) -> np.ndarray:
+        """The softmax attention weights of every layer and head when the model reads ``history``.
+
+        Returns a float array (n_layers, n_heads, L, L) over the last L = min(len(history), max_len)
+        items, as `score` reads them (no padding): row = query position, column = key position,
+        oldest first. Each row sums to 1 and is zero above the diagonal (the causal mask).
+
+        The model's own forward pass runs (eval mode, no gradient); a hook on each encoder layer
+        takes the layer's input and mask and asks its attention module for the per-head weights
+        (``need_weights=True``) of the same pre-norm input the layer attends over.
+        """
+        import torch
+
+        self.check_fitted()
+        history = np.asarray(history, dtype=np.int64)
+        if history.ndim != 1 or len(history) == 0:
+            raise ValueError(f"history must be a non-empty 1-D sequence of item indices, got shape {history.shape}")
+        if history.min() < 0 or history.max() >= self.n_items:
+            raise ValueError(f"history items must be in [0, {self.n_items}), got {history.min()}..{history.max()}")
+        module = self.module
+        tokens = torch.as_tensor(pad_left([history], min(len(history), self.config.max_len)), device=self.device())
+        weights = []
+
+        def grab(layer, args, kwargs):
+            x = layer.norm1(args[0]) if layer.norm_first else args[0]
+            _, w = layer.self_attn(x, x, x, attn_mask=kwargs.get("src_mask"), need_weights=True,
+                                   average_attn_weights=False)  # (B, H, L, L)
+            weights.append(w[0].float().cpu().numpy())
+
+        hooks = [layer.register_forward_pre_hook(grab, with_kwargs=True) for layer in module.encoder.layers]
+        was_training = module.training
+        try:
+            module.eval()
+            with torch.no_grad():
+                module.encode(tokens)
+        finally:
+            for hook in hooks:
+                hook.remove()
+            module.train(was_training)
+        return np.stack(weights)

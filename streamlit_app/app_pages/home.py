@@ -19,6 +19,10 @@ Order therefore carries signal that a sequence model can learn and popularity ca
   SASRec (a causal Transformer over item ids), with both models' held-out test metrics.
 * **Semantic IDs**: embed every item's text, quantise the embeddings into short code tuples
   (RQ-KMeans, RQ-VAE, or TIGER's LSH / random ablations) and explore the code tree they form.
+* **Attention masks**: build every mask of the package's attention library (causal, prefix-LM,
+  candidate-isolated, ...), check live whether candidates leak into each other, look at SASRec's
+  real attention weights over a user's history, and compare VISTA's per-request cost with full
+  target attention.
 
 The dataset size and seed are in the sidebar. Models and semantic IDs are trained on first use and
 cached on disk, so later starts load them. A training shows a progress bar with the time left,
@@ -35,6 +39,7 @@ cols[3].metric("Mean history length", f"{stats['seq_len_mean']:.1f}")
 st.subheader(f"The catalogue ({size}, seed {seed})")
 st.dataframe(ds.catalog.to_frame().drop(columns=["description"], errors="ignore"), hide_index=True, height=320)
 
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 left.page_link("app_pages/recommendations.py", label="Recommendations", icon=":material/shopping_cart:")
-right.page_link("app_pages/semantic_ids.py", label="Semantic IDs", icon=":material/account_tree:")
+middle.page_link("app_pages/semantic_ids.py", label="Semantic IDs", icon=":material/account_tree:")
+right.page_link("app_pages/attention.py", label="Attention masks", icon=":material/grid_on:")
