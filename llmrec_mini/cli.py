@@ -142,7 +142,8 @@ def cmd_bench(args) -> None:
     names = [n for n, b in BENCHES.items() if not b.gpu] if args.name == "all" else [args.name]
     results = []
     for name in names:
-        if args.name == "all" and name != "synthetic" and not args.data_root:
+        needs_data = name in BENCHES and BENCHES[name].dataset not in ("synthetic", "none")  # built-in data or none
+        if args.name == "all" and needs_data and not args.data_root:
             print(f"skipping {name}: no --data-root", file=sys.stderr)
             continue
         results.append(run_bench(name, data_root=args.data_root, quick=args.quick, write_docs=not args.no_write,
@@ -199,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="machine-readable output, no progress bars")
     ev.set_defaults(func=cmd_evaluate)
     bench = sub.add_parser("bench", help="run a benchmark and write its results to docs/reproduction.md")
-    bench.add_argument("name", help="synthetic | ml-100k | amazon-beauty | amazon-beauty-paper (GPU) | all (the CPU ones)")
+    bench.add_argument("name", help="synthetic | ml-100k | ml-100k-speed | amazon-beauty | amazon-beauty-paper (GPU) | "
+                                    "attention-scaling | all (the CPU ones)")
     bench.add_argument("--data-root", help="folder holding ml-100k/ and amazon2014-beauty/ (e.g. ../shared/data)")
     bench.add_argument("--quick", action="store_true", help="1 epoch (tiny data for synthetic), nothing written: a smoke run")
     bench.add_argument("--only", nargs="+", help="run only these model labels or names (their rows replace those saved)")

@@ -21,6 +21,7 @@ class Bench:
     rows: tuple[BenchRow, ...]
     gpu: bool = False  # sized for a GPU: `bench all` skips it, it runs only by name
     curve_x: str = "epoch"  # the curves plot: validation NDCG@10 per "epoch", or (seen kept) against "minutes"
+    runner: str | None = None  # a module with its own run(...) and to_markdown(out): a benchmark that trains no model
 
 
 BENCHES: dict[str, Bench] = {
@@ -44,6 +45,8 @@ BENCHES: dict[str, Bench] = {
         BenchRow("tiger (CPU config)", "tiger", "cpu"),  # ~27 min per epoch at the paper's sizes on 2 cores
     )),
     "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
+    # softmax vs linear vs quasi-linear attention: time and memory against N (no data, no model)
+    "attention-scaling": Bench("none", (), runner="llmrec_mini.bench.attention_scaling"),
 }
 
 # RecBole SASRec (CE) measured on this kind of machine (../shared/research/peer_recbole.md); seen items kept.

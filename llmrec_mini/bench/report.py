@@ -7,16 +7,20 @@ Published and peer numbers are listed beside ours, labelled.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .registry import METRICS
+from .registry import BENCHES, METRICS
 
 
 def to_markdown(out: dict) -> str:
+    bench = BENCHES.get(out.get("benchmark"))
+    if bench is not None and bench.runner:  # a benchmark with its own report (e.g. attention-scaling)
+        return importlib.import_module(bench.runner).to_markdown(out)
     st = out["dataset"]
     lines = [f"Command: `{out['command']}`  ",
              f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  ",

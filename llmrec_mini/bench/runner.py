@@ -6,6 +6,7 @@ be set beside the RecBole peer run. The result is a JSON-able dict that `report`
 """
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import shlex
@@ -45,6 +46,9 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
     if name not in BENCHES:
         raise ValueError(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHES)}, all")
     bench = BENCHES[name]
+    if bench.runner:  # a benchmark with its own runner and report (e.g. attention-scaling)
+        return importlib.import_module(bench.runner).run(quick=quick, write_docs=write_docs, progress=progress,
+                                                         only=only)
     rows = [r for r in bench.rows if not only or r.label in only or r.model in only]
     if not rows:
         raise ValueError(f"--only {' '.join(only)} matches no row of {name}: "
