@@ -32,11 +32,12 @@ import contextlib
 import json
 import math
 import os
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from .report import write_page_block
 
 ATTENTIONS = ("softmax", "linear", "quasi_linear")
 SIZES = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
@@ -389,16 +390,6 @@ def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> N
         fig.savefig(docs / "bench" / f"{NAME}.svg", format="svg", metadata={"Date": None})
     plt.close(fig)
     block = to_markdown(out) + f"\n\n![Time and memory of the attentions against N](bench/{NAME}.svg)"
-    page = docs / "reproduction.md"
-    if not page.exists():
-        return
-    text = page.read_text()
-    pattern = re.compile(rf"(<!-- bench:start {re.escape(NAME)} -->\n).*?(\n<!-- bench:end {re.escape(NAME)} -->)", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: m.group(1) + block + m.group(2), text)
-    else:
-        text = (text.rstrip("\n") + "\n\n## Attention scaling\n\n"
-                "Softmax, linear and quasi-linear attention against the sequence length; see the "
-                "[quasi-linear attention](quasi_linear_attention.md) page.\n\n"
-                f"<!-- bench:start {NAME} -->\n{block}\n<!-- bench:end {NAME} -->\n")
-    page.write_text(text)
+    write_page_block(docs, NAME, block, new_section=(
+        "## Attention scaling\n\nSoftmax, linear and quasi-linear attention against the sequence length; see the "
+        "[quasi-linear attention](quasi_linear_attention.md) page."))

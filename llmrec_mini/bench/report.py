@@ -65,14 +65,24 @@ def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> N
     block = to_markdown(out)
     if plot_curves(out, docs / "bench" / f"{out['benchmark']}-curves.svg"):
         block += f"\n\n![Training curves of {out['benchmark']}](bench/{out['benchmark']}-curves.svg)"
+    write_page_block(docs, out["benchmark"], block)
+
+
+def write_page_block(docs: Path, name: str, block: str, new_section: str | None = None) -> None:
+    """Put ``block`` between the ``bench:start/end name`` markers of docs/reproduction.md. Without
+    markers: append ``new_section`` (a heading and intro) with the marked block, or fail if None."""
     page = docs / "reproduction.md"
     if not page.exists():
         return
-    text, name = page.read_text(), re.escape(out["benchmark"])
-    pattern = re.compile(rf"(<!-- bench:start {name} -->\n).*?(\n<!-- bench:end {name} -->)", re.S)
-    if not pattern.search(text):
-        raise ValueError(f"docs/reproduction.md has no bench:start/bench:end markers for {out['benchmark']}")
-    page.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+    text = page.read_text()
+    pattern = re.compile(rf"(<!-- bench:start {re.escape(name)} -->\n).*?(\n<!-- bench:end {re.escape(name)} -->)", re.S)
+    if pattern.search(text):
+        page.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+    elif new_section is None:
+        raise ValueError(f"docs/reproduction.md has no bench:start/bench:end markers for {name}")
+    else:
+        page.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n<!-- bench:start {name} -->\n{block}\n"
+                        f"<!-- bench:end {name} -->\n")
 
 
 def plot_curves(out: dict, path: Path) -> bool:
