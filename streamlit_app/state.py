@@ -137,6 +137,7 @@ def estimate_text(key: str, unknown: str = "first run: time unknown, a progress 
 # Any other registered model trains with its defaults (its "tiny" preset on the tiny data).
 TRAINING = {
     "sasrec": {"tiny": {"epochs": 5}, "default": {"epochs": 10}, "large": {"epochs": 4}},
+    "vista": {"tiny": {"preset": "tiny", "epochs": 3}, "default": {"epochs": 4}, "large": {"epochs": 2}},
 }
 _TRAINING_LOCK = threading.Lock()  # one training at a time per process: on a few cores two only slow each other
 

@@ -16,7 +16,7 @@ from llmrec_mini.data.long_history import (
 from llmrec_mini.data.sequences import leave_one_out
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate_metrics
-from llmrec_mini.models.base import Recommender
+from llmrec_mini.models import get_model
 
 
 @pytest.fixture(scope="module")
@@ -140,51 +140,10 @@ def test_default_size_materialises():
 
 
 # ---------------------------------------------------------------------------- the data needs long memory
-class RevisitCounts(Recommender):
-    """First-order transition counts, read with a memory span.
-
-    ``M[a, b]`` counts how often item b directly follows item a in the training sequences. To
-    score the next item after a history whose last event x is in category c: if x starts a new
-    run of c (the event before it is in another category) and an earlier item of c lies within
-    the last ``memory`` events, the anchor a is the latest one and the score is M[a] (what
-    followed that item in training), else M[x]; a little of M[x] and of popularity break ties.
-    """
-
-    name = "revisit-counts"
-
-    def __init__(self, leaf_of: np.ndarray, memory: int | None = None):
-        self.leaf_of, self.memory = np.asarray(leaf_of), memory
-
-    def fit(self, split, catalog=None):
-        n = self.n_items = split.n_items
-        pairs = np.concatenate([s[:-1] * n + s[1:] for s in split.train if len(s) > 1])
-        self.M = np.bincount(pairs, minlength=n * n).reshape(n, n).astype(np.float32)
-        self.M /= np.maximum(1.0, self.M.sum(1, keepdims=True))
-        pop = np.bincount(np.concatenate(split.train), minlength=n).astype(np.float32)
-        self.pop = pop / pop.sum()
-        return self
-
-    def anchor(self, h: np.ndarray) -> int:
-        """The item whose follow-ups to score (see the class docstring)."""
-        h = h if self.memory is None else h[-self.memory:]
-        x, c = h[-1], self.leaf_of[h[-1]]
-        if len(h) < 2 or self.leaf_of[h[-2]] == c:
-            return int(x)
-        earlier = np.flatnonzero(self.leaf_of[h[:-1]] == c)
-        return int(h[earlier[-1]]) if len(earlier) else int(x)
-
-    def score(self, histories, users=None):
-        out = np.empty((len(histories), self.n_items), dtype=np.float32)
-        for b, h in enumerate(histories):
-            out[b] = self.M[self.anchor(h)] + 0.1 * self.M[h[-1]] + 0.01 * self.pop
-        return out
-
-
 def test_whole_history_beats_the_last_50_events(tiny):
     split = leave_one_out(tiny)
-    leaf_of = np.array([tiny.info["leaves"].index(tiny.catalog.category(i)) for i in range(tiny.n_items)])
-    whole = RevisitCounts(leaf_of).fit(split)
-    recent = RevisitCounts(leaf_of, memory=50).fit(split)
+    whole = get_model("revisit-counts").fit(split, tiny.catalog)
+    recent = get_model("revisit-counts", memory=50).fit(split, tiny.catalog)
     # the signal is far away: the anchor of the held-out revisit is rarely among the last 50 events
     in_reach = np.mean([recent.anchor(h) != h[-1] for h in split.test.histories])
     assert in_reach < 0.25
@@ -194,3 +153,26 @@ def test_whole_history_beats_the_last_50_events(tiny):
     assert m_whole["recall@10"] >= 0.6
     assert m_whole["recall@10"] >= m_recent["recall@10"] + 0.3
     assert m_whole["ndcg@10"] >= m_recent["ndcg@10"] + 0.2
+
+
+def test_revisit_counts_by_hand(tmp_path):
+    """Two categories, a hand-checked anchor and scores, the memory span, save/load and bad input."""
+    from llmrec_mini.data.core import Catalog
+    from llmrec_mini.data.sequences import Split
+
+    cat = Catalog(item_ids=[str(i) for i in range(6)], categories=[["A"]] * 3 + [["B"]] * 3)
+    train = [np.array([0, 1, 2, 3, 4]), np.array([0, 2, 0, 2])]  # 0->1, 1->2, 2->3, 3->4, 0->2 x2, 2->0
+    split = Split(train=train, valid=None, test=None, n_items=6)
+    m = get_model("revisit-counts").fit(split, cat)
+    np.testing.assert_allclose(m.row(0), [0, 1 / 3, 2 / 3, 0, 0, 0])
+    # history 0, 3, 4, 5, 1: item 1 starts a run of A after B, the anchor is 0 four events back
+    assert m.anchor([0, 3, 4, 5, 1]) == 0
+    assert get_model("revisit-counts", memory=3).fit(split, cat).anchor([0, 3, 4, 5, 1]) == 1  # out of reach
+    assert m.anchor([0, 1]) == 1  # a run continues: the last item
+    s = m.score([[0, 3, 4, 5, 1]])[0]
+    np.testing.assert_allclose(s, m.row(0) + 0.1 * m.row(1) + 0.01 * m.pop, rtol=1e-6)
+    assert s.argmax() == 2
+    loaded = type(m).load(m.save(tmp_path / "ck"), cat)
+    np.testing.assert_array_equal(loaded.score([[0, 3, 4, 5, 1]]), m.score([[0, 3, 4, 5, 1]]))
+    with pytest.raises(ValueError, match="memory must be"):
+        get_model("revisit-counts", memory=1)

@@ -608,3 +608,37 @@ def test_training_progress_and_measured_estimates(monkeypatch, tmp_path):
     assert [v for name, v, _ in shown if name == "sasrec"][-1] == 1.0
     assert json.loads(state.timings_file().read_text())[sasrec_dir.name]["when"] >= record["when"]
     assert not state._TRAINING_LOCK.locked()
+
+
+def test_attention_page_vista_weights(app, cache_dir):
+    """Switching the model to VISTA shows seeds x recent events: its attention_weights, per head."""
+    import numpy as np
+
+    from llmrec_mini.data import load_dataset
+    from llmrec_mini.data.sequences import leave_one_out
+    from llmrec_mini.models import model_class
+
+    at = app.switch_page("app_pages/attention.py").run()
+    at.radio(key="attn_model").set_value("vista").run()
+    assert not at.exception, at.exception
+    (saved,) = [p.parent for p in Path(cache_dir).rglob("*vista*/model.safetensors")]
+    data = load_dataset("synthetic", size="tiny")
+    split = leave_one_out(data)
+    vista = model_class("vista").load(saved, data.catalog)
+    heads = at.selectbox(key="attn_head").options
+    assert len(heads) == len(vista.config.decays) + 1 and heads[0].startswith("head 1 (γ = ")
+    assert at.selectbox(key="attn_layer").options == ["layer 1"]
+    users = [u for u in range(data.n_users) if len(data.interactions.sequences[u]) >= 8]
+    at.selectbox(key="attn_user").set_value(users[0])
+    at.slider(key="attn_items").set_value(5)
+    at.selectbox(key="attn_head").set_value(1).run()
+    assert not at.exception, at.exception
+    rows = {int(u): r for r, u in enumerate(split.test.users)}
+    history = np.asarray(split.test.histories[rows[users[0]]] if users[0] in rows
+                         else data.interactions.sequences[users[0]])
+    fig = figure(at, 2)["data"][0]
+    assert np.allclose(array(fig["z"]), vista.attention_weights(history)[1][:, -5:], atol=1e-6)
+    assert fig["y"] == [f"seed {i + 1}" for i in range(vista.config.n_seeds)] and len(fig["x"]) == 5
+    assert any("the largest weight" in c.value for c in at.caption)
+    at.radio(key="attn_model").set_value("sasrec").run()  # back: the head choice is still valid
+    assert not at.exception, at.exception

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from .report import write_page_block
+from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_page_block
 
 ATTENTIONS = ("softmax", "linear", "quasi_linear")
 SIZES = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
@@ -223,7 +223,7 @@ def summarize(rows: list[dict], ratio_at: int = RATIO_AT) -> dict:
             "memory_slope": slopes,
             "qla_memory_linear": None if slopes.get("quasi_linear") is None
             else slopes["quasi_linear"] <= LINEAR_SLOPE,
-            "skipped": [f"{r['attention']} N = {_fmt_n(r['n'])}" for r in rows if r["skipped"]]}
+            "skipped": [f"{r['attention']} N = {fmt_n(r['n'])}" for r in rows if r["skipped"]]}
 
 
 # ---------------------------------------------------------------------------------------------- the benchmark
@@ -267,20 +267,10 @@ def _torch_threads() -> int:
 LABELS = {"softmax": "softmax", "linear": "linear", "quasi_linear": "quasi-linear"}
 
 
-def _fmt_n(n: int) -> str:
-    return f"{n // 1024}k" if n % 1024 == 0 and n >= 1024 else str(n)
 
 
-def _num(x: float) -> str:
-    """Three significant digits, never in exponent form: 0.0508, 6.25, 43.7, 2,801."""
-    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}" if x >= 0.001 else f"{x:.1e}"
 
 
-def _flops(x: float) -> str:
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.3g} {unit}"
-    return f"{x:.0f}"
 
 
 def summary_sentences(out: dict) -> str:
@@ -290,7 +280,7 @@ def summary_sentences(out: dict) -> str:
     if s["softmax_over_qla"] is not None:
         goal = "" if s["ratio_at"] != RATIO_AT else (
             f" (goal at least {s['ratio_goal']:.0f}x: {'met' if s['goal_met'] else 'not met'})")
-        parts.append(f"At N = {_fmt_n(s['ratio_at'])}, softmax attention takes {s['softmax_over_qla']:,.1f}x the time "
+        parts.append(f"At N = {fmt_n(s['ratio_at'])}, softmax attention takes {s['softmax_over_qla']:,.1f}x the time "
                      f"of quasi-linear attention{goal}.")
     slopes = {k: v for k, v in s["memory_slope"].items() if v is not None}
     if slopes:
@@ -306,8 +296,7 @@ def summary_sentences(out: dict) -> str:
 
 def to_markdown(out: dict) -> str:
     st = out["settings"]
-    lines = [f"Command: `{out['command']}`  ",
-             f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  ",
+    lines = [*header_lines(out),
              f"Random float32 inputs, d = {st['d']}, one head, {st['threads']} torch thread"
              f"{'s' if st['threads'] != 1 else ''} (the hardware line gives the machine's default); quasi-linear attention scores the last "
              f"{st['n_candidates']} positions as candidates; softmax runs without a mask (its cheapest form) and "
@@ -318,12 +307,12 @@ def to_markdown(out: dict) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for r in out["rows"]:
         if r["skipped"]:
-            lines.append(f"| {LABELS[r['attention']]} | {_fmt_n(r['n'])} | - | - | {_flops(r['flops'])} | - | - "
+            lines.append(f"| {LABELS[r['attention']]} | {fmt_n(r['n'])} | - | - | {fmt_flops(r['flops'])} | - | - "
                          f"| {r['skipped']} |")
             continue
-        floor = f"{_num(r['floor_ms'])} ms" if r["floor_ms"] else "-"
-        lines.append(f"| {LABELS[r['attention']]} | {_fmt_n(r['n'])} | {_num(r['median_ms'])} ms | {_num(r['peak_mb'])} MiB "
-                     f"| {_flops(r['flops'])} | {_num(r['gflops'])} | {floor} | median of {r['repeats']} |")
+        floor = f"{fmt_num(r['floor_ms'])} ms" if r["floor_ms"] else "-"
+        lines.append(f"| {LABELS[r['attention']]} | {fmt_n(r['n'])} | {fmt_num(r['median_ms'])} ms | {fmt_num(r['peak_mb'])} MiB "
+                     f"| {fmt_flops(r['flops'])} | {fmt_num(r['gflops'])} | {floor} | median of {r['repeats']} |")
     lines += ["", summary_sentences(out)]
     return "\n".join(lines)
 
@@ -350,7 +339,7 @@ def scaling_figure(rows: list[dict], title: str | None = None, guides: bool = Tr
     for ax, what in ((ax_t, "median forward time (ms)"), (ax_m, "peak memory (MiB)")):
         ax.set(yscale="log", xlabel="sequence length N (log scale)", ylabel=what + ", log scale")
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sizes, [_fmt_n(n) for n in sizes])
+        ax.set_xticks(sizes, [fmt_n(n) for n in sizes])
         ax.minorticks_off()
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)

@@ -47,6 +47,9 @@ BENCHES: dict[str, Bench] = {
     "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
     # softmax vs linear vs quasi-linear attention: time and memory against N (no data, no model)
     "attention-scaling": Bench("none", (), runner="llmrec_mini.bench.attention_scaling"),
+    # VISTA's stage-2 latency with cached summaries vs full target attention against the history length,
+    # and stage-1 summarisation of a 1M-event history (untrained models: no data, no training)
+    "vista-latency": Bench("none", (), runner="llmrec_mini.bench.vista_latency"),
 }
 
 # RecBole SASRec (CE) measured on this kind of machine (../shared/research/peer_recbole.md); seen items kept.

@@ -68,6 +68,33 @@ def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> N
     write_page_block(docs, out["benchmark"], block)
 
 
+def fmt_n(n: int) -> str:
+    """A size as the page writes it: 1M, 16k (multiples of 1,000,000 / 1,024 / 1,000), else 1,536."""
+    if n and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}k"
+    return f"{n // 1000}k" if n and n % 1000 == 0 else f"{n:,}"
+
+
+def fmt_num(x: float) -> str:
+    """Three significant digits, never in exponent form above 0.001: 0.0508, 6.25, 43.7, 2,801."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}" if x >= 0.001 else f"{x:.1e}"
+
+
+def fmt_flops(x: float) -> str:
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.0f}"
+
+
+def header_lines(out: dict) -> list[str]:
+    """The first lines of a benchmark's page block: its command, date, wall time and hardware."""
+    return [f"Command: `{out['command']}`  ",
+            f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  "]
+
+
 def write_page_block(docs: Path, name: str, block: str, new_section: str | None = None) -> None:
     """Put ``block`` between the ``bench:start/end name`` markers of docs/reproduction.md. Without
     markers: append ``new_section`` (a heading and intro) with the marked block, or fail if None."""

@@ -47,6 +47,14 @@ class Catalog:
     def title(self, i: int) -> str:
         return self.titles[i] if self.titles else f"item {self.item_ids[i]}"
 
+    def category_ids(self) -> np.ndarray:
+        """Item -> id of its full category path (1, 2, ... in sorted path order; 0 = no category)."""
+        if not self.categories:
+            return np.zeros(len(self), dtype=np.int64)
+        paths = [" > ".join(c) if c else "" for c in self.categories]
+        ids = {p: j + 1 for j, p in enumerate(sorted({p for p in paths if p}))}
+        return np.array([ids.get(p, 0) for p in paths], dtype=np.int64)
+
     def category(self, i: int, level: int | None = None) -> str:
         """The category path as 'a > b > c' (or only one level of it)."""
         if not self.categories or not self.categories[i]:

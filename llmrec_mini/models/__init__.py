@@ -13,6 +13,9 @@ MODELS = {
     "popularity": "llmrec_mini.models.popularity:Popularity",
     "sasrec": "llmrec_mini.models.sasrec:SASRec",
     "tiger": "llmrec_mini.models.tiger:TIGER",
+    "vista": "llmrec_mini.models.vista:VISTA",
+    "target-attention": "llmrec_mini.models.target_attention:TargetAttention",
+    "revisit-counts": "llmrec_mini.models.revisit:RevisitCounts",
 }
 
 

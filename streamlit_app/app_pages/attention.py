@@ -4,7 +4,8 @@
    leakage check: random queries, keys and values go through softmax attention under the mask (and
    VISTA's quasi-linear attention for the candidate-isolated case); one candidate's inputs are
    perturbed and the page reports whether any *other* position's output moved.
-2. A trained SASRec's real attention weights over one user's recent history, per layer and head.
+2. A trained SASRec's or VISTA's real attention weights over one user's history, per layer and head
+   (VISTA: each event's kernel weight in what each seed reads).
 3. VISTA's per-request cost against the history length, from the analytic FLOP counts of
    `attention.attention_cost` (nothing is timed here).
 """
@@ -136,18 +137,28 @@ bars.update_layout(title=f"max |Δ output| per position after changing {labels[c
                    margin=dict(t=50), legend=dict(orientation="h", y=-0.35))
 st.plotly_chart(bars, key="leakage_figure")
 
-# ================================================================================= 2. SASRec's real attention
-st.header("SASRec's attention over a user's history")
+# ================================================================================= 2. a trained model's real attention
+st.header("A trained model's attention over a user's history")
 size, seed = state.settings()
 ds = state.dataset(size, seed)
 split = state.split(size, seed)
 catalog = ds.catalog
 seqs = ds.interactions.sequences
-sasrec = state.model("sasrec", size, seed)
-cfg = sasrec.config
-st.caption(f"SASRec trained on the built-in shop ({size}, seed {seed}): {cfg.n_layers} layers, {cfg.n_heads} heads, "
-           f"width {cfg.d_model}, reads the last {cfg.max_len} items. Causal: each position attends to itself and "
-           "earlier items only. Weights are softmax(QKᵀ/√d_h) of the model's own forward pass (eval mode).")
+kind = st.radio("Model", ["sasrec", "vista"], horizontal=True, key="attn_model",
+                format_func={"sasrec": "SASRec (causal softmax)", "vista": "VISTA (seeds read by quasi-linear attention)"}.get)
+model = state.model(kind, size, seed)
+cfg = model.config
+if kind == "sasrec":
+    st.caption(f"SASRec trained on the built-in shop ({size}, seed {seed}): {cfg.n_layers} layers, {cfg.n_heads} heads, "
+               f"width {cfg.d_model}, reads the last {cfg.max_len} items. Causal: each position attends to itself and "
+               "earlier items only. Weights are softmax(QKᵀ/√d_h) of the model's own forward pass (eval mode).")
+    layers, heads, window = cfg.n_layers, [f"head {h + 1}" for h in range(cfg.n_heads)], cfg.max_len
+else:
+    st.caption(f"VISTA trained on the built-in shop ({size}, seed {seed}): {cfg.n_seeds} seeds read the whole history "
+               f"through one quasi-linear attention layer with {len(cfg.decays)} heads, one recency decay γ each. "
+               "Shown: each event's kernel weight in what a seed reads, w_j φ₁(q_seed)·φ₁(k_j) / Σw "
+               "(`VISTA.attention_weights`; before φ₂, so it can be negative and rows need not sum to 1).")
+    layers, heads, window = 1, [f"head {h + 1} (γ = {g:g})" for h, g in enumerate(cfg.decays)], 50
 
 if st.session_state.get("attn_user", 0) >= ds.n_users:  # the dataset got smaller (sidebar)
     st.session_state["attn_user"] = 0
@@ -157,38 +168,55 @@ user = c1.selectbox("User", range(ds.n_users), key="attn_user",
                     format_func=lambda u: f"{ds.interactions.user_ids[u]} ({len(seqs[u])} purchases)")
 # the history the model scores from: the held-out test target excluded (as on the Recommendations page)
 history = np.asarray(split.test.histories[test_row[user]] if user in test_row else seqs[user])
-longest = min(cfg.max_len, len(history))
+longest = min(window, len(history))
 if longest > 2:
     if st.session_state.get("attn_items", 0) > longest:
         st.session_state["attn_items"] = longest
-    n_items = c2.slider("Recent items read", min_value=2, max_value=longest, value=min(12, longest), key="attn_items",
-                        help="the model reads exactly these most recent items; the weights are for this input")
+    n_items = c2.slider("Recent items read" if kind == "sasrec" else "Recent items shown", min_value=2,
+                        max_value=longest, value=min(12, longest), key="attn_items",
+                        help="SASRec reads exactly these most recent items; VISTA reads the whole history, and "
+                             "these are the columns shown")
 else:
     n_items = longest
-layer = c3.selectbox("Layer", range(cfg.n_layers), key="attn_layer", format_func=lambda i: f"layer {i + 1}")
-head = c4.selectbox("Head", [*range(cfg.n_heads), "mean"], key="attn_head",
-                    format_func=lambda h: "mean of heads" if h == "mean" else f"head {h + 1}")
+if st.session_state.get("attn_layer", 0) >= layers:
+    st.session_state["attn_layer"] = 0
+if st.session_state.get("attn_head", 0) not in [*range(len(heads)), "mean"]:
+    st.session_state["attn_head"] = 0
+layer = c3.selectbox("Layer", range(layers), key="attn_layer", format_func=lambda i: f"layer {i + 1}")
+head = c4.selectbox("Head", [*range(len(heads)), "mean"], key="attn_head",
+                    format_func=lambda h: "mean of heads" if h == "mean" else heads[h])
 
 if n_items == 0:
     st.info("This user has no purchases to attend over.")
 else:
     recent = history[-n_items:]
-    weights = sasrec.attention_weights(recent)  # (layers, heads, L, L)
-    shown = weights[layer].mean(0) if head == "mean" else weights[layer, head]
     names = [f"{t + 1}. {catalog.title(int(i))[:32]}" for t, i in enumerate(recent)]  # numbered: titles may repeat
-    fig = go.Figure(go.Heatmap(z=shown, x=names, y=names, zmin=0, zmax=float(shown.max()), colorscale="Blues",
-                               colorbar=dict(title="weight"),
+    if kind == "sasrec":
+        weights = model.attention_weights(recent)[layer]  # (heads, L, L)
+        rows, y_title = names, "query (position reading)"
+    else:
+        weights = model.attention_weights(history)[:, :, -n_items:]  # (heads, seeds, shown events)
+        rows, y_title = [f"seed {i + 1}" for i in range(cfg.n_seeds)], "seed (summary being built)"
+    shown = weights.mean(0) if head == "mean" else weights[head]
+    bound = float(np.abs(shown).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=shown, x=names, y=rows, zmin=0 if kind == "sasrec" else -bound, zmax=bound,
+                               colorscale="Blues" if kind == "sasrec" else "RdBu", colorbar=dict(title="weight"),
                                hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra></extra>"))
     side = 260 + 24 * n_items
-    fig.update_layout(title=f"layer {layer + 1}, {'mean of heads' if head == 'mean' else f'head {head + 1}'}",
-                      height=side, width=side + 260, margin=dict(t=60),
+    fig.update_layout(title=f"layer {layer + 1}, {'mean of heads' if head == 'mean' else heads[head]}",
+                      height=260 + 24 * len(rows), width=side + 260, margin=dict(t=60),
                       xaxis=dict(title="key (attended item)", side="top", type="category", tickangle=-45),
-                      yaxis=dict(title="query (position reading)", autorange="reversed", type="category"))
-    st.plotly_chart(fig, key="sasrec_attention")
-    last = shown[-1]
-    top = int(np.argmax(last))
-    st.caption(f"The last row is what the next-item prediction reads: it puts weight {last[top]:.2f} on "
-               f"{names[top]} ({catalog.category(int(recent[top]))}).")
+                      yaxis=dict(title=y_title, autorange="reversed", type="category"))
+    st.plotly_chart(fig, key="model_attention")
+    if kind == "sasrec":
+        last = shown[-1]
+        top = int(np.argmax(last))
+        st.caption(f"The last row is what the next-item prediction reads: it puts weight {last[top]:.2f} on "
+                   f"{names[top]} ({catalog.category(int(recent[top]))}).")
+    else:
+        top = np.unravel_index(int(np.argmax(np.abs(shown))), shown.shape)
+        st.caption(f"Among the events shown, the largest weight ({shown[top]:+.3f}) is {rows[top[0]]} on "
+                   f"{names[top[1]]} ({catalog.category(int(recent[top[1]]))}); with γ < 1 older events fade.")
 
 # ================================================================================= 3. VISTA's cost per request
 st.header("VISTA cost per request: analytic FLOP counts")
