@@ -131,7 +131,7 @@ class TIGER(TorchRecommender):
                                  "or pass semantic_ids=... to TIGER(...)")
             sid = self.group_settings["sid"]
             self.vocab = self._vocab(sid.build(catalog, seed=self.train_config.seed,
-                                               progress=self.train_config.progress))
+                                               progress=self.train_config.progress, train_sequences=split.train))
         if self.sids.n_items != split.n_items:
             raise ValueError(f"semantic IDs cover {self.sids.n_items} items, the data has {split.n_items}")
 

@@ -7,16 +7,16 @@
     vocab.constraint().for_batch(num_beams=20)                # a logits processor for generate()
 
 Modules, in dependency order: `stats` (codebook usage, collisions), `table` (`SemanticIDs`, the item
-<-> code table), `rqvae` and `rq_kmeans` (quantizers), `build` (the factory, random and LSH
-ablations, the collision token), `trie` (prefix constraints), `vocab` (`SIDVocab`, the token layout).
+<-> code table), `rqvae` and `rq_kmeans` (quantizers), `sid_v2` (PLUM's fused, multi-resolution tokenizer), `build` (the factory, random and LSH
+ablations, the collision token, SID-v2), `trie` (prefix constraints), `vocab` (`SIDVocab`, the token layout).
 torch is imported only when an RQ-VAE is built.
 """
-from .build import METHODS, SIDConfig, add_collision_token, build_semantic_ids, lsh_codes, random_codes
-from .stats import collision_stats, level_stats
+from .build import METHODS, SIDConfig, add_collision_token, build_semantic_ids, build_sid_v2, lsh_codes, random_codes
+from .stats import collision_stats, level_stats, sid_report
 from .table import SemanticIDs, prefix_keys
 from .trie import PrefixTrie, TrieConstraint, prefix_allowed_tokens_fn
 from .vocab import SIDVocab
 
-__all__ = ["METHODS", "SIDConfig", "SemanticIDs", "SIDVocab", "build_semantic_ids", "add_collision_token", "random_codes",
-           "lsh_codes", "collision_stats", "level_stats", "prefix_keys", "PrefixTrie", "TrieConstraint",
+__all__ = ["METHODS", "SIDConfig", "SemanticIDs", "SIDVocab", "build_semantic_ids", "build_sid_v2", "add_collision_token", "random_codes",
+           "lsh_codes", "collision_stats", "level_stats", "sid_report", "prefix_keys", "PrefixTrie", "TrieConstraint",
            "prefix_allowed_tokens_fn"]

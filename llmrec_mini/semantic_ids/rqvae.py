@@ -62,27 +62,38 @@ def mlp(dims: list[int]) -> nn.Sequential:
 
 
 class ResidualQuantizer(nn.Module):
-    """m codebooks (m, K, latent) applied to successive residuals."""
+    """m codebooks applied to successive residuals; level d has ``sizes[d]`` codes (one size for all,
+    or one per level: PLUM's multi-resolution codebooks). Stored as one (m, max K, latent) tensor;
+    codes beyond a level's size are never chosen."""
 
-    def __init__(self, levels: int, codebook_size: int, dim: int, beta: float):
+    def __init__(self, levels: int, codebook_size, dim: int, beta: float):
         super().__init__()
         self.beta = beta
-        self.codebooks = nn.Parameter(torch.randn(levels, codebook_size, dim) * 0.1)  # e^d_k
+        self.sizes = [int(codebook_size)] * levels if np.isscalar(codebook_size) else [int(k) for k in codebook_size]
+        if len(self.sizes) != levels:
+            raise ValueError(f"got {len(self.sizes)} codebook sizes for {levels} levels")
+        self.codebooks = nn.Parameter(torch.randn(levels, max(self.sizes), dim) * 0.1)  # e^d_k
 
-    def forward(self, z: torch.Tensor):
-        """z (B, latent) -> z_hat (B, latent), codes (B, m), rq loss (scalar), residuals [(B, latent)] * m."""
-        residual, z_hat, loss = z, torch.zeros_like(z), z.new_zeros(())
-        codes, residuals = [], []
-        for book in self.codebooks:  # book: (K, latent)
+    def quantize_levels(self, z: torch.Tensor):
+        """z (B, latent) -> per-level codewords [(B, latent)] * m, codes (B, m), rq loss, residuals [(B, latent)] * m."""
+        residual, loss = z, z.new_zeros(())
+        parts, codes, residuals = [], [], []
+        for book, k in zip(self.codebooks, self.sizes):
+            book = book[:k]  # (K_d, latent)
             c = torch.cdist(residual.detach(), book.detach()).argmin(1)  # c_d = argmin ||r_d - e||  (B,)
             e = book[c]  # (B, latent)
             loss = loss + ((residual.detach() - e) ** 2).sum(-1).mean()  # codebook: ||sg[r_d] - e||^2
             loss = loss + self.beta * ((residual - e.detach()) ** 2).sum(-1).mean()  # commitment
+            parts.append(e)
             codes.append(c)
             residuals.append(residual)
-            z_hat = z_hat + e
             residual = residual - e  # r_{d+1} = r_d - e_{c_d}
-        return z_hat, torch.stack(codes, 1), loss, residuals
+        return parts, torch.stack(codes, 1), loss, residuals
+
+    def forward(self, z: torch.Tensor):
+        """z (B, latent) -> z_hat (B, latent), codes (B, m), rq loss (scalar), residuals [(B, latent)] * m."""
+        parts, codes, loss, residuals = self.quantize_levels(z)
+        return torch.stack(parts).sum(0), codes, loss, residuals
 
     @torch.no_grad()
     def kmeans_init(self, z: torch.Tensor, seed: int = 0) -> None:
@@ -90,17 +101,22 @@ class ResidualQuantizer(nn.Module):
         from .rq_kmeans import kmeans
 
         residual = z.detach().cpu().numpy()
-        for d in range(len(self.codebooks)):
-            centroids, labels = kmeans(residual, self.codebooks.shape[1], seed=seed + d)
-            self.codebooks.data[d] = torch.from_numpy(centroids).to(self.codebooks.device)
+        for d, k in enumerate(self.sizes):
+            centroids, labels = kmeans(residual, k, seed=seed + d)
+            self.codebooks.data[d, :k] = torch.from_numpy(centroids).to(self.codebooks.device)
             residual = residual - centroids[labels]
+
+    def used_mask(self) -> torch.Tensor:
+        """(m, max K) all False, for tracking the codes a pass chooses (padding slots count as used)."""
+        k = torch.arange(self.codebooks.shape[1])[None, :] >= torch.tensor(self.sizes)[:, None]
+        return k.to(self.codebooks.device)
 
     @torch.no_grad()
     def reset_dead(self, dead: torch.Tensor, residuals: list[torch.Tensor], generator: torch.Generator) -> list[int]:
         """Move unused codes (dead: (m, K) bool) onto random residuals of a batch; returns counts per level."""
         counts = []
         for d, r in enumerate(residuals):
-            idx = dead[d].nonzero().squeeze(1)
+            idx = dead[d, :self.sizes[d]].nonzero().squeeze(1)
             if len(idx):
                 pick = torch.randint(len(r), (len(idx),), generator=generator)
                 noise = 1e-3 * torch.randn(len(idx), r.shape[1], generator=generator)
@@ -144,13 +160,6 @@ class RQVAE(nn.Module):
     def codes(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
         return torch.cat([self.quantizer(self.encode(xb))[1] for xb in x.split(batch_size)])  # (n, m)
 
-    @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, batch_size: int = 4096) -> dict:
-        """Losses averaged over all rows of x, and the codes (n, m) as numpy."""
-        outs = [(self(xb), len(xb)) for xb in x.split(batch_size)]
-        mean = {k: sum(float(o[k]) * n for o, n in outs) / len(x) for k in ("loss", "recon", "rq", "latent_sq")}
-        return {**mean, "codes": torch.cat([o["codes"] for o, _ in outs]).cpu().numpy()}
-
 
 class RQVAEQuantizer:
     """Train an RQ-VAE on item embeddings: ``fit(embeddings) -> codes (n_items, levels)``.
@@ -173,25 +182,43 @@ class RQVAEQuantizer:
         self.history: list[dict] = []
 
     def fit(self, embeddings: np.ndarray) -> np.ndarray:
-        from ..train import TrainConfig, train_model
         from ..utils import get_device
-        from .stats import collision_stats, level_stats
 
         cfg, device = self.config, get_device(self.config.device)
         x = torch.as_tensor(np.asarray(embeddings, dtype=np.float32)).to(device)  # (n, d)
-        if len(x) < cfg.codebook_size:
-            raise ValueError(f"RQ-VAE with codebook_size={cfg.codebook_size} needs at least that many items, "
-                             f"got {len(x)}; lower codebook_size")
+        self._check_size(len(x))
         torch.manual_seed(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        self.model = model = RQVAE(x.shape[1], cfg).to(device)
+        model = RQVAE(x.shape[1], cfg).to(device)
         model.set_standardizer(x)
+        self.train(model, lambda idx: x[idx], len(x))
+        return self.encode(embeddings)
+
+    def _check_size(self, n: int) -> None:
+        if n < max(np.atleast_1d(self.codebook_sizes())):
+            raise ValueError(f"an RQ-VAE with codebooks of {max(np.atleast_1d(self.codebook_sizes()))} codes needs at "
+                             f"least that many items, got {n}; lower codebook_size")
+
+    def codebook_sizes(self) -> list[int]:
+        return [self.config.codebook_size] * self.config.levels
+
+    def train(self, model, inputs, n: int, extra_loss=None) -> None:
+        """The shared loop for any residual-quantised autoencoder ``model`` (this one, SID-v2):
+        ``inputs(idx)`` is the model's input for item indices idx, ``model(input)`` returns a dict with
+        loss, recon, rq, latent_sq, codes and residuals, ``model.encode(input)`` the latents;
+        ``extra_loss(module)``, if given, is added to every batch's loss (SID-v2's contrastive term)."""
+        from ..train import TrainConfig, train_model
+        from .stats import collision_stats, level_stats
+
+        cfg, device = self.config, next(model.parameters()).device
+        sizes = self.codebook_sizes()
+        gen = torch.Generator().manual_seed(cfg.seed)
+        self.model = model
         opt_cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}[cfg.optimizer]
         opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.kmeans_init:  # k-means on the first (large) batch, level by level
-            first = torch.randperm(len(x), generator=gen)[: max(cfg.batch_size, cfg.codebook_size)]
+            first = torch.randperm(n, generator=gen)[: max(cfg.batch_size, max(sizes))]
             with torch.no_grad():
-                model.quantizer.kmeans_init(model.encode(x[first.to(device)]), seed=cfg.seed)
+                model.quantizer.kmeans_init(model.encode(inputs(first.to(device))), seed=cfg.seed)
         self.history = []
         track: dict = {"used": None, "residuals": None, "reset": [0] * cfg.levels}
 
@@ -199,20 +226,20 @@ class RQVAEQuantizer:
             track["reset"] = [0] * cfg.levels
             if cfg.dead_code_reset and track["used"] is not None and not track["used"].all():
                 track["reset"] = model.quantizer.reset_dead(~track["used"], track["residuals"], gen)
-            track["used"] = torch.zeros(cfg.levels, cfg.codebook_size, dtype=torch.bool, device=device)
-            return torch.randperm(len(x), generator=gen).split(cfg.batch_size)  # item indices
+            track["used"] = model.quantizer.used_mask()
+            return torch.randperm(n, generator=gen).split(cfg.batch_size)  # item indices
 
         def loss_fn(module, idx):
-            out = module(x[idx])
+            out = module(inputs(idx.to(device)))
             track["used"].scatter_(1, out["codes"].T, True)  # codes chosen this epoch, per level
             track["residuals"] = [r.detach() for r in out["residuals"]]  # last batch's r_d, for resets
-            return out["loss"]
+            return out["loss"] + (extra_loss(module) if extra_loss is not None else 0.0)
 
         def validate(module) -> float:  # epoch end: codebook health on all items
-            ev = module.evaluate(x)
-            stats = level_stats(ev["codes"], [cfg.codebook_size] * cfg.levels)
-            self.history.append({"epoch": len(self.history), "loss": ev["loss"], "recon": ev["recon"], "rq": ev["rq"],
-                                 "latent_sq": ev["latent_sq"], "usage": stats["usage"], "perplexity": stats["perplexity"],
+            ev = self.evaluate(module, inputs, n)
+            stats = level_stats(ev["codes"], sizes)
+            self.history.append({"epoch": len(self.history), **{k: v for k, v in ev.items() if k != "codes"},
+                                 "usage": stats["usage"], "perplexity": stats["perplexity"],
                                  "unique_rate": collision_stats(ev["codes"])["unique_rate"],
                                  "dead": (~track["used"]).sum(1).tolist(), "dead_reset": track["reset"]})
             return -ev["loss"]  # train_model keeps the epoch with the lowest full-data loss
@@ -220,11 +247,24 @@ class RQVAEQuantizer:
         tc = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          patience=cfg.patience or cfg.epochs, grad_clip=None, seed=cfg.seed, device=cfg.device,
                          progress=self.progress)
-        self.result = train_model(model, make_batches, loss_fn, tc, validate=validate, optimizer=opt, desc="RQ-VAE")
+        self.result = train_model(model, make_batches, loss_fn, tc, validate=validate, optimizer=opt, desc=self.label)
         for row, logged in zip(self.history, self.result.history):
             row["train_loss"] = logged["loss"]  # mean over the epoch's batches
         self.best_epoch = self.result.best_epoch  # the weights kept (may precede the last epoch)
-        return self.encode(embeddings)
+
+    label = "RQ-VAE"
+
+    @staticmethod
+    @torch.no_grad()
+    def evaluate(model, inputs, n: int, batch_size: int = 4096) -> dict:
+        """The model's scalar losses averaged over all n items, and their codes (n, m) as numpy."""
+        was = model.training
+        model.eval()
+        outs = [(model(inputs(idx)), len(idx)) for idx in torch.arange(n).split(batch_size)]
+        model.train(was)
+        keys = [k for k, v in outs[0][0].items() if torch.is_tensor(v) and v.ndim == 0]
+        mean = {k: sum(float(o[k]) * m for o, m in outs) / n for k in keys}
+        return {**mean, "codes": torch.cat([o["codes"] for o, _ in outs]).cpu().numpy()}
 
     def encode(self, embeddings: np.ndarray) -> np.ndarray:
         """Codes of (possibly new) items with the trained model: (n, d) -> (n, levels) int64."""

@@ -28,3 +28,15 @@ def collision_stats(codes: np.ndarray) -> dict:
     group = counts[inverse.reshape(-1)]
     return {"unique_rate": float(len(counts) / max(1, len(codes))), "collision_rate": float((group > 1).mean()),
             "max_collision": int(counts.max()) if len(counts) else 0}
+
+
+def sid_report(named: dict) -> list[dict]:
+    """One row per named `SemanticIDs` (e.g. {"SID-v1": v1, "SID-v2": v2}): codebook sizes, codebook
+    usage, and how unique the IDs are before the collision token (PLUM's "SID uniqueness")."""
+    rows = []
+    for name, sids in named.items():
+        raw = sids.codes[:, :-1]  # without the collision token
+        rows.append({"ids": name, "method": sids.method, "codebook_sizes": list(sids.codebook_sizes[:-1]),
+                     "usage": [round(u, 3) for u in level_stats(raw, sids.codebook_sizes[:-1])["usage"]],
+                     **collision_stats(raw)})
+    return rows
