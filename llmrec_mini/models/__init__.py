@@ -16,6 +16,7 @@ MODELS = {
     "vista": "llmrec_mini.models.vista:VISTA",
     "target-attention": "llmrec_mini.models.target_attention:TargetAttention",
     "revisit-counts": "llmrec_mini.models.revisit:RevisitCounts",
+    "plum": "llmrec_mini.models.plum:PLUM",
 }
 
 

@@ -235,6 +235,10 @@ class TorchRecommender(Recommender):
         """A fresh ``nn.Module`` for ``self.n_items`` items (called by fit and load)."""
         raise NotImplementedError
 
+    def before_training(self, split, catalog) -> None:
+        """Stages that train the freshly built module before the main loop (PLUM: language-model
+        pre-training, continued pre-training). Default: nothing."""
+
     def examples(self, split):
         """The training examples (a sequence) drawn from ``split.train``."""
         raise NotImplementedError
@@ -281,6 +285,7 @@ class TorchRecommender(Recommender):
         self.prepare(split, catalog)
         set_seed(cfg.seed)  # the initial weights are part of the seeded run
         self.module = self.build()
+        self.before_training(split, catalog)
         examples = self.examples(split)
         if len(examples) == 0:
             raise ValueError("no training examples: every training sequence has fewer than 2 items")
