@@ -37,8 +37,9 @@ def test_plum_beats_popularity_on_held_out_users(shop, trained, tmp_path_factory
     print(f"\nPLUM {got}\npopularity {pop}")
     assert got["recall@10"] >= pop["recall@10"] + 0.15 and got["ndcg@10"] >= pop["ndcg@10"] + 0.08
     assert set(trained.stage_results) == {"lm", "cpt"}
-    for stage in trained.stage_results.values():  # each stage's loss came down
-        assert stage.history[-1]["loss"] < 6.0 and stage.history[0]["steps"] == 100
+    for stage in trained.stage_results.values():  # each stage ran its steps (ten curve points) and its loss came down
+        assert sum(h["steps"] for h in stage.history) == 100 and len(stage.history) == 10
+        assert stage.history[-1]["loss"] < stage.history[0]["loss"]
     # a checkpoint reproduces the recommendations (tokenizer, SIDs and weights come back)
     path = trained.save(tmp_path_factory.mktemp("plum"))
     loaded = type(trained).load(path, data.catalog)

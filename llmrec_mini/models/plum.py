@@ -19,7 +19,7 @@ recommend. Three stages, each one `llmrec_mini.train.train_model` run:
 
    * behaviour: ``user history : <item> s s s s </item> <item> ... </item>`` (windows of
      ``cpt_window`` consecutive training items);
-   * metadata: ``<item> s s s s </item> title : ... . category : ... .`` (one per item),
+   * metadata: ``<item> s s s s </item> category : ... . title : ... .`` (one per item),
 
    which ties each SID to its item's words, and SIDs to the SIDs bought around them.
 3. **Supervised fine-tuning (SFT, §3.3)** for generative retrieval: the prompt is the last
@@ -50,6 +50,11 @@ from .base import CheckpointError, TorchRecommender
 from .contract import Capabilities, Recommendations
 
 ITEM, END = "<item>", "</item>"
+
+
+def item_category(catalog, i: int) -> str:
+    """The item's category path as words (``Beauty Skin Care Face``), or ``unknown``."""
+    return " ".join(catalog.categories[i]) if catalog.categories and catalog.categories[i] else "unknown"
 TEMPLATE_WORDS = "user history : next item title category brand price ."
 
 
@@ -70,7 +75,6 @@ class PLUMConfig(Settings):
     num_beams: int = 20
     eval_batch_size: int = 64
     lora_r: int = 8  # SmolLM2 only: LoRA rank on the attention projections
-    metadata_fields: tuple[str, ...] = ("title", "categories")  # what the metadata sentences say about an item
 
     def check(self) -> None:
         for name in ("d_model", "n_layers", "n_heads", "cpt_batch_size", "cpt_window", "max_history", "num_beams",
@@ -124,7 +128,8 @@ class PLUM(TorchRecommender):
                                   train_sequences=split.train)
         if self.sids.n_items != split.n_items:
             raise ValueError(f"semantic IDs cover {self.sids.n_items} items, the data has {split.n_items}")
-        self.item_words = [catalog.item_text(i, fields=self.config.metadata_fields) for i in range(len(catalog))]
+        self.item_words = [f"category : {item_category(catalog, i)} . title : {catalog.title(i)} ."
+                           for i in range(len(catalog))]
         if self.config.lm == "tiny":
             self.word_tokenizer = llm.word_tokenizer(self.item_words + [TEMPLATE_WORDS])
 
@@ -186,14 +191,14 @@ class PLUM(TorchRecommender):
     def metadata_tokens(self, item: int) -> list[int]:
         return self.sid_tokens(item) + self.words(self.item_words[item]) + [self.tokenizer.eos_token_id]
 
-    def cpt_examples(self, n: int = 4, seed: int = 0) -> list[str]:
+    def cpt_examples(self, split, n: int = 3, seed: int = 0) -> dict[str, list[str]]:
         """A few CPT examples of each kind, as text (the note shows them)."""
         rng = np.random.default_rng(seed)
-        behaviour, _ = self.cpt_corpus(self._split) if getattr(self, "_split", None) else ([], [])
-        out = [self.tokenizer.decode(self.metadata_tokens(int(i))) for i in rng.choice(self.sids.n_items, n)]
-        for s in behaviour[:n]:
-            out.append(self.tokenizer.decode(self.behaviour_tokens(s[: self.config.cpt_window])))
-        return out
+        behaviour, _ = self.cpt_corpus(split)
+        return {"metadata": [self.tokenizer.decode(self.metadata_tokens(int(i)))
+                             for i in rng.choice(self.sids.n_items, n, replace=False)],
+                "behaviour": [self.tokenizer.decode(self.behaviour_tokens(behaviour[int(j)][: self.config.cpt_window]))
+                              for j in rng.choice(len(behaviour), n, replace=False)]}
 
     def _causal_lm_stage(self, draw, steps: int, desc: str):
         """``steps`` optimizer steps of next-token loss on batches of ``draw(rng)`` token lists."""
@@ -203,8 +208,10 @@ class PLUM(TorchRecommender):
         rng = np.random.default_rng(tc.seed)
         pad = self.tokenizer.pad_token_id
 
+        epochs = min(steps, 10)  # ten points on the stage's loss curve
+
         def batches(epoch: int):
-            for _ in range(steps):
+            for _ in range(steps // epochs + (epoch < steps % epochs)):
                 rows = [draw(rng)[:512] for _ in range(c.cpt_batch_size)]
                 yield llm.lm_batch([[] for _ in rows], rows, pad)
 
@@ -212,7 +219,7 @@ class PLUM(TorchRecommender):
             ids, mask, labels = batch
             return module(input_ids=ids, attention_mask=mask, labels=labels).loss
 
-        cfg = TrainConfig(epochs=1, batch_size=c.cpt_batch_size, lr=c.cpt_lr, patience=None, seed=tc.seed,
+        cfg = TrainConfig(epochs=epochs, batch_size=c.cpt_batch_size, lr=c.cpt_lr, patience=None, seed=tc.seed,
                           device=tc.device, progress=tc.progress, schedule="cosine", max_steps=steps,
                           max_minutes=tc.max_minutes)
         return train_model(self.module, batches, loss_fn, cfg, desc=desc)
@@ -225,7 +232,6 @@ class PLUM(TorchRecommender):
         return out + self.words("next item") + [self.special[ITEM]]
 
     def examples(self, split):
-        self._split = split
         return [(s[max(0, t - self.config.max_history):t], s[t]) for s in split.train for t in range(1, len(s))]
 
     def example_lengths(self, examples) -> np.ndarray:
@@ -281,6 +287,44 @@ class PLUM(TorchRecommender):
     def invalid_rate(self, histories, k: int = 10) -> float:
         """Share of the top-k beams decoded *without* the trie that name no item (PLUM: < 5% after SFT)."""
         return float(self.recommend(histories, k=k, exclude_seen=False, constrained=False).extras["invalid"].mean())
+
+    # ------------------------------------------------------------------ what the LM knows about SIDs
+    def sequence_logprob(self, prompts, targets) -> np.ndarray:
+        """sum_t log p(target_t | prompt, target_<t) for each (prompt, target) pair of token lists."""
+        import torch
+
+        ids, mask, labels = llm.lm_batch(prompts, targets, self.tokenizer.pad_token_id)
+        self.module.eval()
+        with torch.no_grad():
+            logits = self.module(input_ids=ids.to(self.device()), attention_mask=mask.to(self.device())).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), -1)
+        gold = labels[:, 1:].to(logp.device)
+        picked = logp.gather(-1, gold.clamp_min(0)[..., None])[..., 0] * (gold >= 0)
+        return picked.sum(-1).cpu().numpy()
+
+    def category_probe(self, items, catalog, shots: int = 3, seed: int = 0) -> dict:
+        """Few-shot: can the LM name an item's category from its SID alone?
+
+        Each query is ``shots`` lines ``<item> s.. </item> category : X .`` for other random items,
+        then ``<item> s_q.. </item> category :``; the model's answer is the catalog category with the
+        highest log-probability. Returns accuracy, chance (share of the most common category
+        among the queries) and the predictions."""
+        rng = np.random.default_rng(seed)
+        items = [int(i) for i in items]
+        names = sorted({item_category(catalog, i) for i in range(len(catalog))})
+        options = [self.words(f" {n} .") for n in names]
+        truth = [item_category(catalog, i) for i in items]
+        preds = []
+        for q in items:
+            others = rng.choice([i for i in range(len(catalog)) if i != q], size=shots, replace=False)
+            prompt = []
+            for o in others:
+                prompt += self.sid_tokens(int(o)) + self.words(f"category : {item_category(catalog, int(o))} .")
+            prompt += self.sid_tokens(q) + self.words("category :")
+            preds.append(names[int(np.argmax(self.sequence_logprob([prompt] * len(options), options)))])
+        _, counts = np.unique(truth, return_counts=True)
+        return {"accuracy": float(np.mean([p == t for p, t in zip(preds, truth)])),
+                "chance": float(counts.max() / len(truth)), "n_categories": len(names), "predictions": preds}
 
     # ------------------------------------------------------------------ checkpoints: IDs and tokenizer beside the weights
     def save_extra(self, path) -> None:
