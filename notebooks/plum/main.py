@@ -200,7 +200,7 @@ for kind, rows in plum.cpt_examples(split, n=2, seed=SEED).items():
 fig = go.Figure()
 offset = 0
 for name, result in [*plum.stage_results.items(), ("sft", plum.result)]:
-    steps = np.cumsum([h["steps"] for h in result.history]) + offset
+    steps = np.array([h["steps"] for h in result.history]) + offset  # optimizer steps so far, per epoch
     fig.add_trace(go.Scatter(x=steps, y=[h["loss"] for h in result.history], mode="lines+markers",
                              name={"lm": "LM pre-training (text)", "cpt": "CPT (SIDs + text)", "sft": "SFT"}[name]))
     offset = int(steps[-1])
