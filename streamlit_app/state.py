@@ -138,6 +138,8 @@ def estimate_text(key: str, unknown: str = "first run: time unknown, a progress 
 TRAINING = {
     "sasrec": {"tiny": {"epochs": 5}, "default": {"epochs": 10}, "large": {"epochs": 4}},
     "vista": {"tiny": {"preset": "tiny", "epochs": 3}, "default": {"epochs": 4}, "large": {"epochs": 2}},
+    "tiger": {"tiny": {"preset": "tiny", "epochs": 3}, "default": {"epochs": 3}, "large": {"epochs": 2}},
+    "plum": {"tiny": {"preset": "tiny", "epochs": 3}, "default": {"epochs": 3}, "large": {"epochs": 1}},
 }
 _TRAINING_LOCK = threading.Lock()  # one training at a time per process: on a few cores two only slow each other
 

@@ -642,3 +642,33 @@ def test_attention_page_vista_weights(app, cache_dir):
     assert any("the largest weight" in c.value for c in at.caption)
     at.radio(key="attn_model").set_value("sasrec").run()  # back: the head choice is still valid
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("name", ["tiger", "plum"])
+def test_recommendations_page_shows_generated_semantic_ids(app, cache_dir, name):
+    """The generative model's top-10: real items, each with the ID the model wrote and its beam score."""
+    import numpy as np
+
+    from llmrec_mini.data import load_dataset
+    from llmrec_mini.data.sequences import leave_one_out
+    from llmrec_mini.models import model_class
+
+    at = app.switch_page("app_pages/recommendations.py").run()
+    assert at.radio(key="gen_model").value == "none"
+    at.radio(key="gen_model").set_value(name).run()
+    assert not at.exception, at.exception
+    (saved,) = [p.parent for p in Path(cache_dir).rglob(f"*{name}*/model.safetensors")]
+    data = load_dataset("synthetic", size="tiny")
+    split = leave_one_out(data)
+    model = model_class(name).load(saved, data.catalog)
+    top = frames(at, "semantic ID")[0]
+    user = at.selectbox(key="user").value
+    rows = {int(u): r for r, u in enumerate(split.test.users)}
+    history = split.test.histories[rows[user]] if user in rows else data.interactions.sequences[user]
+    rec = model.recommend([history], k=10)
+    shown = top["item"].to_numpy()
+    np.testing.assert_array_equal(shown, rec.items[0])
+    np.testing.assert_allclose(top["beam log-prob"].to_numpy(), rec.scores[0], rtol=1e-5)
+    for item, sid in zip(shown, top["semantic ID"]):
+        if item >= 0:
+            assert tuple(int(c) for c in sid.split("-")) == tuple(model.sids.code_of(int(item)))

@@ -1,4 +1,5 @@
-"""Recommendations: one user's history and the top-10 of popularity and SASRec, side by side.
+"""Recommendations: one user's history and the top-10 of popularity and SASRec, side by side, and on
+request a generative model's (TIGER or PLUM) with the semantic ID it wrote and its beam score.
 
 The split is leave-one-out: the user's last item is held out as the test target, so both models see
 the history without it (exactly what `llmrec_mini.evaluate.evaluate` scores) and we can check
@@ -95,6 +96,30 @@ for col, (name, model) in zip(st.columns(len(models)), models.items()):
         if target is not None:
             hit = np.flatnonzero(items[0] == target)
             st.caption(f"Target found at rank {hit[0] + 1}." if len(hit) else f"Target not in the top-{K}.")
+
+# ---- a generative model: the IDs it wrote -----------------------------------------------------------------
+GENERATIVE = {"none": "none", "tiger": "TIGER (T5 from scratch)", "plum": "PLUM (LM + CPT + SFT)"}
+st.subheader("Generative retrieval: the semantic IDs behind the items")
+gen = st.radio("Generative model", list(GENERATIVE), format_func=GENERATIVE.get, horizontal=True, key="gen_model",
+               help="trained once on first use (a progress bar follows it), then loaded from the disk cache")
+if gen != "none":
+    model = state.model(gen, size, seed)
+    rec = model.recommend([history], k=K, exclude_seen=True)
+    codes, valid = model.vocab.codes(rec.extras["tokens"][0])
+    top = item_rows(rec.items[0])[["item", "title", "category"]]
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    top["semantic ID"] = ["-".join(map(str, c)) if ok and i >= 0 else "" for c, ok, i in zip(codes, valid, rec.items[0])]
+    top["beam log-prob"] = rec.scores[0]
+    top["target"] = rec.items[0] == target
+    st.dataframe(top, hide_index=True, key=f"top_{gen}", column_config={
+        "item": None, "rank": st.column_config.NumberColumn(width=40),
+        "semantic ID": st.column_config.TextColumn(help="the codes the model generated, coarse to fine; the last is "
+                                                   "the collision token"),
+        "beam log-prob": st.column_config.NumberColumn(format="%.3f", help="sum of the log-probabilities of the "
+                                                       "ID's tokens: the beam's score"),
+        "target": st.column_config.CheckboxColumn("target", width=50, help="the held-out test item")})
+    st.caption(f"Beam search under the SID trie (every beam is a real item) with {len(top)} beams kept; "
+               f"{int((rec.items[0] >= 0).sum())} items. Items sharing a first code share its subtree of the trie.")
 
 with st.expander("How SASRec was trained"):
     sasrec = models["sasrec"]
