@@ -105,3 +105,27 @@ def test_cli_evaluates_plum_on_the_builtin_data(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
     assert "recall@10" in json.dumps(result)
+
+
+def test_plum_on_smollm2_trains_lora_and_the_new_rows_only():
+    """The SmolLM2 switch: the pre-trained LLM (offline), LoRA adapters and the SID rows trainable, the rest
+    frozen; its beams under the trie are real items. (Built untrained: loading SmolLM2 is the cost here.)"""
+    from llmrec_mini import llm
+    from llmrec_mini.data import load_dataset
+
+    try:
+        llm.smollm2_path()
+    except llm.LLMError as err:
+        pytest.skip(str(err))
+    data = load_dataset("synthetic", size="tiny")
+    split = leave_one_out(data)
+    model = get_model("plum", preset="smollm2", encoder="hashing", codebook_size=16, levels=2, rqvae_epochs=5,
+                      num_beams=4, progress=False, seed=0)
+    model.prepare(split, data.catalog)
+    model.untrained(split.n_items, data.catalog)
+    trainable = [n for n, p in model.module.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n or "trainable_tokens" in n for n in trainable)
+    frozen = sum(p.numel() for p in model.module.parameters() if not p.requires_grad)
+    assert frozen > 100e6  # SmolLM2-135M's own weights
+    rec = model.recommend(split.test.histories[:2], k=4)
+    assert (rec.items >= 0).all() and all(len(set(r)) == 4 for r in rec.items.tolist())
