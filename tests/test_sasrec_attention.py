@@ -74,7 +74,7 @@ def test_changes_nothing(model):
 def test_rejects_bad_histories(model):
     with pytest.raises(ValueError, match="non-empty"):
         model.attention_weights([])
-    with pytest.raises(ValueError, match="items must be in"):
+    with pytest.raises(ValueError, match="but the model knows"):
         model.attention_weights([0, N_ITEMS])
     from llmrec_mini.models import get_model
 

@@ -353,5 +353,5 @@ def test_attention_weights_are_each_events_share_of_the_state_a_seed_reads():
         q = mod.q(mod.seeds).view(c.n_seeds, len(c.decays), c.head_dim).transpose(0, 1)
         want = A._phi(c.phi1)(q) @ z  # (H, k, dh)
     np.testing.assert_allclose(a @ values.numpy(), want.numpy(), atol=1e-5)
-    with pytest.raises(ValueError, match="history items must be in"):
+    with pytest.raises(ValueError, match="a history holds item index 40"):
         m.attention_weights([0, 40])

@@ -103,6 +103,13 @@ class Recommender:
                 raise ValueError(f"got {len(users)} users for {len(histories)} histories")
         return self._recommend(histories, int(k), exclude_seen, users, **{**self.decode_options, **options})
 
+    def check_history(self, history) -> np.ndarray:
+        """One user's non-empty history (1-D item indices), checked as in `check_histories`."""
+        h = np.asarray(history)
+        if h.ndim != 1 or len(h) == 0:
+            raise ValueError(f"history must be a non-empty 1-D sequence of item indices, got shape {h.shape}")
+        return self.check_histories([h])[0]
+
     def check_histories(self, histories) -> list[np.ndarray]:
         if self.n_items is None:
             raise RuntimeError(f"fit or load the {self.name} model first")

@@ -203,11 +203,7 @@ class SASRec(TorchRecommender):
         import torch
 
         self.check_fitted()
-        history = np.asarray(history, dtype=np.int64)
-        if history.ndim != 1 or len(history) == 0:
-            raise ValueError(f"history must be a non-empty 1-D sequence of item indices, got shape {history.shape}")
-        if history.min() < 0 or history.max() >= self.n_items:
-            raise ValueError(f"history items must be in [0, {self.n_items}), got {history.min()}..{history.max()}")
+        history = self.check_history(history)
         module = self.module
         tokens = torch.as_tensor(pad_left([history], min(len(history), self.config.max_len)), device=self.device())
         weights = []

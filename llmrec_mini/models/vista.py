@@ -684,11 +684,7 @@ class VISTA(HistoryRecommender):
         import torch
 
         self.check_fitted()
-        history = np.asarray(history, dtype=np.int64)
-        if history.ndim != 1 or len(history) == 0:
-            raise ValueError(f"history must be a non-empty 1-D sequence of item indices, got shape {history.shape}")
-        if history.min() < 0 or history.max() >= self.n_items:
-            raise ValueError(f"history items must be in [0, {self.n_items}), got {history.min()}..{history.max()}")
+        history = self.check_history(history)
         m, c = self.module, self.config
         phi = A._phi(c.phi1)
         with torch.no_grad():
