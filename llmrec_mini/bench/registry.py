@@ -50,6 +50,8 @@ BENCHES: dict[str, Bench] = {
     # VISTA's stage-2 latency with cached summaries vs full target attention against the history length,
     # and stage-1 summarisation of a 1M-event history (untrained models: no data, no training)
     "vista-latency": Bench("none", (), runner="llmrec_mini.bench.vista_latency"),
+    # PLUM's LLM path on this CPU: CPT and SFT tokens per second, decoding latency with and without the trie
+    "plum-cost": Bench("none", (), runner="llmrec_mini.bench.llm_cost"),
 }
 
 # RecBole SASRec (CE) measured on this kind of machine (../shared/research/peer_recbole.md); seen items kept.
