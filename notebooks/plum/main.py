@@ -168,6 +168,16 @@ say("On {n} items, {v1:.1%} of the SID-v1 IDs are unique before the collision to
     nc=u["SID-v2, no co-occurrence loss"], s=sid_seconds, ts=true_sim, ss=shuffled_sim)
 
 # %% [markdown]
+# SID-v2's code tree: each outer box is a first code $c_1$ (of the largest codebook), its area the
+# number of items under it, the inner boxes the $c_2$ codes that follow. Hover shows a prefix's
+# commonest category; click a box to go down to the items.
+
+# %%
+from llmrec_mini.viz import code_treemap
+
+code_treemap(ids["SID-v2"], catalog, levels=2, height=480)
+
+# %% [markdown]
 # Uniqueness is not quality: the paper's own ablation has a variant with *higher* uniqueness and
 # lower recall. The recall of each tokenizer is measured with PLUM itself further down.
 #
