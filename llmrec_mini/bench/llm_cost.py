@@ -19,13 +19,12 @@ Rows carry ``lm``, ``stage``, ``tokens_per_s`` (training rows), ``median_ms``, `
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from .attention_scaling import time_ms, torch_threads
-from .report import fmt_num, header_lines, write_page_block
+from .report import fmt_num, header_lines, write_runner_results
 
 NAME = "plum-cost"
 LMS = ("tiny", "smollm2")
@@ -160,9 +159,7 @@ def to_markdown(out: dict) -> str:
 
 
 def write_results(out: dict, docs: Path | None = None) -> None:
-    docs = docs or Path(__file__).resolve().parents[2] / "docs"
-    (docs / "bench").mkdir(parents=True, exist_ok=True)
-    (docs / "bench" / f"{NAME}.json").write_text(json.dumps(out, indent=2))
-    write_page_block(docs, NAME, to_markdown(out), new_section=(
+    """docs/bench/plum-cost.json and its block on the Reproduction page (`report.write_runner_results`)."""
+    write_runner_results(out, to_markdown(out), docs=docs, new_section=(
         "## PLUM: the cost of the LLM path\n\nTraining throughput and decoding latency of PLUM's language "
         "models on this CPU; see the [PLUM](plum/main.md) page."))

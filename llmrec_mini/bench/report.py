@@ -95,6 +95,15 @@ def header_lines(out: dict) -> list[str]:
             f"Date {out['date']}; wall time {out['wall_s'] / 60:.1f} min; hardware: {out['hardware']}.  "]
 
 
+def write_runner_results(out: dict, block: str, new_section: str, docs: Path | None = None) -> None:
+    """A no-data benchmark's results: docs/bench/<name>.json and its block on docs/reproduction.md
+    (``new_section``: the heading and intro written with the block the first time)."""
+    docs = docs or Path(__file__).resolve().parents[2] / "docs"
+    (docs / "bench").mkdir(parents=True, exist_ok=True)
+    (docs / "bench" / f"{out['benchmark']}.json").write_text(json.dumps(out, indent=2))
+    write_page_block(docs, out["benchmark"], block, new_section=new_section)
+
+
 def write_page_block(docs: Path, name: str, block: str, new_section: str | None = None) -> None:
     """Put ``block`` between the ``bench:start/end name`` markers of docs/reproduction.md. Without
     markers: append ``new_section`` (a heading and intro) with the marked block, or fail if None."""

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 from .attention_scaling import THREADS, time_ms, torch_threads
-from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_page_block
+from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_runner_results
 
 NAME = "vista-latency"
 MODELS = ("vista", "target-attention")
@@ -322,11 +322,7 @@ def to_markdown(out: dict) -> str:
 
 
 def write_results(out: dict, docs: Path | None = None) -> None:
-    """docs/bench/vista-latency.json and the block of docs/reproduction.md between its markers; a
-    page without them gets a section with the block at its end."""
-    docs = docs or Path(__file__).resolve().parents[2] / "docs"
-    (docs / "bench").mkdir(parents=True, exist_ok=True)
-    (docs / "bench" / f"{NAME}.json").write_text(json.dumps(out, indent=2))
-    write_page_block(docs, NAME, to_markdown(out), new_section=(
+    """docs/bench/vista-latency.json and its block on the Reproduction page (`report.write_runner_results`)."""
+    write_runner_results(out, to_markdown(out), docs=docs, new_section=(
         "## VISTA latency\n\nStage-2 serving latency of VISTA against full target attention as the history grows, "
         "and stage-1 summarisation of a million-event history; see the [VISTA](vista_architecture.md) page."))
