@@ -176,3 +176,17 @@ def test_revisit_counts_by_hand(tmp_path):
     np.testing.assert_array_equal(loaded.score([[0, 3, 4, 5, 1]]), m.score([[0, 3, 4, 5, 1]]))
     with pytest.raises(ValueError, match="memory must be"):
         get_model("revisit-counts", memory=1)
+
+
+def test_short_window_sasrec_loses_to_the_whole_history(tiny):
+    """The issue's check: SASRec reading the last 50 events against the same data read whole (the revisit
+    rule), seen items kept. SASRec is not weak (it beats popularity by far), the window is what it lacks."""
+    split = leave_one_out(tiny)
+    sasrec = get_model("sasrec", max_len=50, epochs=4, seed=0, progress=False, val_exclude_seen=False).fit(split)
+    whole = get_model("revisit-counts").fit(split, tiny.catalog)
+    pop = get_model("popularity").fit(split)
+    m = {name: evaluate_metrics(model, split.test, ks=(10,), exclude_seen=False)
+         for name, model in (("sasrec", sasrec), ("whole", whole), ("popularity", pop))}
+    print(f"\n{m}")
+    assert m["sasrec"]["recall@10"] >= m["popularity"]["recall@10"] + 0.2
+    assert m["whole"]["recall@10"] >= m["sasrec"]["recall@10"] + 0.25

@@ -355,3 +355,11 @@ def test_attention_weights_are_each_events_share_of_the_state_a_seed_reads():
     np.testing.assert_allclose(a @ values.numpy(), want.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="a history holds item index 40"):
         m.attention_weights([0, 40])
+
+
+def test_cli_evaluates_vista_on_the_builtin_data():
+    out = subprocess.run([sys.executable, "-m", "llmrec_mini.cli", "evaluate", "--model", "vista", "--preset", "tiny",
+                          "--dataset", "synthetic", "--size", "tiny", "--json"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "recall@10" in out.stdout
