@@ -37,7 +37,8 @@ import sys
 import time
 from pathlib import Path
 
-from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_page_block
+from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_runner_results
+from .report import merge_results as report_merge
 
 ATTENTIONS = ("softmax", "linear", "quasi_linear")
 SIZES = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
@@ -353,11 +354,9 @@ def scaling_figure(rows: list[dict], title: str | None = None, guides: bool = Tr
 
 def merge_results(old: dict, new: dict) -> dict:
     """``old`` with ``new``'s attentions replaced (a run with ``--only``), summary recomputed."""
-    names = {r["attention"] for r in new["rows"]}
-    rows = sorted([r for r in old["rows"] if r["attention"] not in names] + new["rows"],
-                  key=lambda r: (r["n"], ATTENTIONS.index(r["attention"])))
-    return {**new, "rows": rows, "summary": summarize(rows), "command": f"{old['command']}; {new['command']}",
-            "wall_s": round(old["wall_s"] + new["wall_s"], 1)}
+    merged = report_merge(old, new, key="attention")
+    rows = sorted(merged["rows"], key=lambda r: (r["n"], ATTENTIONS.index(r["attention"])))
+    return {**merged, "rows": rows, "summary": summarize(rows)}
 
 
 def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> None:
@@ -368,7 +367,6 @@ def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> N
     saved = docs / "bench" / f"{NAME}.json"
     if merge and saved.exists():
         out = merge_results(json.loads(saved.read_text()), out)
-    saved.write_text(json.dumps(out, indent=2))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -379,6 +377,6 @@ def write_results(out: dict, docs: Path | None = None, merge: bool = False) -> N
         fig.savefig(docs / "bench" / f"{NAME}.svg", format="svg", metadata={"Date": None})
     plt.close(fig)
     block = to_markdown(out) + f"\n\n![Time and memory of the attentions against N](bench/{NAME}.svg)"
-    write_page_block(docs, NAME, block, new_section=(
+    write_runner_results(out, block, docs=docs, new_section=(
         "## Attention scaling\n\nSoftmax, linear and quasi-linear attention against the sequence length; see the "
         "[quasi-linear attention](quasi_linear_attention.md) page."))

@@ -47,10 +47,11 @@ def to_markdown(out: dict) -> str:
     return "\n".join(lines)
 
 
-def merge_results(old: dict, new: dict) -> dict:
-    """``old`` with ``new``'s rows (same model label = replaced), commands joined, wall times summed."""
-    labels = {r["model"] for r in new["rows"]}
-    return {**new, "rows": [r for r in old["rows"] if r["model"] not in labels] + new["rows"],
+def merge_results(old: dict, new: dict, key: str = "model") -> dict:
+    """``old`` with ``new``'s rows (same ``key`` value, e.g. model label = replaced), commands joined,
+    wall times summed."""
+    labels = {r[key] for r in new["rows"]}
+    return {**new, "rows": [r for r in old["rows"] if r[key] not in labels] + new["rows"],
             "command": f"{old['command']}; {new['command']}", "wall_s": round(old["wall_s"] + new["wall_s"], 1)}
 
 

@@ -43,7 +43,7 @@ import sys
 import time
 from pathlib import Path
 
-from .attention_scaling import THREADS, time_ms, torch_threads
+from .attention_scaling import THREADS, _torch_threads, time_ms, torch_threads
 from .report import fmt_flops, fmt_n, fmt_num, header_lines, write_runner_results
 
 NAME = "vista-latency"
@@ -261,11 +261,6 @@ def run(quick: bool = False, write_docs: bool = True, progress: bool = True, onl
         write_results(out, docs=docs)
     return out
 
-
-def _torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 # ---------------------------------------------------------------------------------------------- the report

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import llm
 from ..config import Settings
-from ..semantic_ids import SemanticIDs, SIDConfig, SIDVocab
+from ..semantic_ids import SemanticIDs, SIDConfig
 from .base import CheckpointError, TorchRecommender
 from .contract import Capabilities, Recommendations
 
@@ -343,4 +343,4 @@ class PLUM(TorchRecommender):
             raise CheckpointError(f"{path} lacks PLUM's semantic IDs or tokenizer ({err})") from None
 
 
-__all__ = ["PLUM", "PLUMConfig", "SIDVocab"]
+__all__ = ["PLUM", "PLUMConfig"]

@@ -174,9 +174,10 @@ class RQVAEQuantizer:
     """
 
     method = "rqvae"
+    Config = RQVAEConfig  # the settings class (SID-v2 extends it)
 
     def __init__(self, config: RQVAEConfig | None = None, progress: bool = True, **overrides):
-        self.config = RQVAEConfig(**{**asdict(config or RQVAEConfig()), **overrides})
+        self.config = self.Config(**{**asdict(config or self.Config()), **overrides})
         self.progress = progress
         self.model: RQVAE | None = None
         self.history: list[dict] = []

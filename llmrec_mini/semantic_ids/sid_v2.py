@@ -173,12 +173,7 @@ class SIDv2Quantizer(RQVAEQuantizer):
 
     method = "sid-v2"
     label = "SID-v2"
-
-    def __init__(self, config: SIDv2Config | None = None, progress: bool = True, **overrides):
-        from dataclasses import asdict
-
-        self.config = SIDv2Config(**{**asdict(config or SIDv2Config()), **overrides})
-        self.progress, self.model, self.history = progress, None, []
+    Config = SIDv2Config
 
     def codebook_sizes(self) -> list[int]:
         return self.config.sizes()
