@@ -42,7 +42,8 @@ BENCHES: dict[str, Bench] = {
         BenchRow("popularity", "popularity"),
         BenchRow("sasrec (CE)", "sasrec", "bench", {"lr": 2e-3, "max_minutes": 35}),
         BenchRow("sasrec (BCE)", "sasrec", "paper", {"max_minutes": 30}),
-        BenchRow("tiger (CPU config)", "tiger", "cpu"),  # 4.6 min of training steps + 16 s of validation per epoch on 2 cores (profiled 2026-11-30)
+        # 4.5 min of training steps per epoch on 2 cores (length-bucketed batches; profiled 2026-11-30)
+        BenchRow("tiger (CPU config)", "tiger", "cpu"),
     )),
     "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
     # softmax vs linear vs quasi-linear attention: time and memory against N (no data, no model)
