@@ -23,8 +23,11 @@ from .metrics import check_ks, ranking_metrics
 
 
 def evaluate_metrics(recommender, evalset, ks=(5, 10), exclude_seen: bool = True, batch_size: int = 512,
-                     n_items: int | None = None, progress: bool = False, **options) -> dict:
-    """Metrics (dict) of `recommender` on an EvalSet; ``options`` go to ``recommend`` (e.g. decoding)."""
+                     n_items: int | None = None, progress: bool = False, per_row: dict | None = None,
+                     **options) -> dict:
+    """Metrics (dict) of `recommender` on an EvalSet; ``options`` go to ``recommend`` (e.g. decoding),
+    and so do ``per_row`` options, one value per row of the set, cut into the same batches (e.g.
+    ``per_row={"critiques": regen.target_critiques(split.test)}``)."""
     from tqdm import tqdm
 
     from .models.contract import Recommendations
@@ -34,12 +37,17 @@ def evaluate_metrics(recommender, evalset, ks=(5, 10), exclude_seen: bool = True
         raise ValueError("the evaluation set is empty (are all user sequences shorter than 3?)")
     if n_items is not None and getattr(recommender, "check_data", None):
         recommender.check_data(n_items)
+    per_row = per_row or {}
+    for key, values in per_row.items():
+        if len(values) != len(evalset):
+            raise ValueError(f"per_row[{key!r}] has {len(values)} values for {len(evalset)} rows")
     kmax, parts = max(ks), []
     batches = range(0, len(evalset), batch_size)
     for i in tqdm(batches, desc=f"evaluate {getattr(recommender, 'name', '')}", disable=not progress, unit="batch",
                   delay=2):  # shown only when evaluation takes longer than 2 s
         rec = recommender.recommend(evalset.histories[i:i + batch_size], k=kmax, exclude_seen=exclude_seen,
-                                    users=evalset.users[i:i + batch_size], **options)
+                                    users=evalset.users[i:i + batch_size], **options,
+                                    **{key: list(v[i:i + batch_size]) for key, v in per_row.items()})
         parts.append(rec if isinstance(rec, Recommendations) else Recommendations(*rec))
     recs = Recommendations.concat(parts)
     if recs.items.shape[1] < kmax:  # a model may return fewer than K items: pad with "no item"

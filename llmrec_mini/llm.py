@@ -422,6 +422,57 @@ def lm_batch(prompts: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
     return ids, mask, labels
 
 
+def train_lm_steps(model, draw, steps: int, batch_size: int, lr: float, pad_token_id: int, seed: int = 0,
+                   device: str = "auto", progress: bool = False, max_minutes: float | None = None, desc: str = "LM"):
+    """``steps`` optimizer steps of next-token loss on batches of ``draw(rng) -> (prompt, target)``
+    token-id lists (`lm_batch`: the loss covers the targets only; an empty prompt trains every token),
+    cosine schedule, through the package's one trainer (`train.train_model`). The run is cut into ten
+    "epochs" so its loss curve has ten points. Returns the `TrainResult`."""
+    from .train import TrainConfig, train_model
+
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    rng = np.random.default_rng(seed)
+    epochs = min(steps, 10)
+
+    def batches(epoch: int):
+        for _ in range(steps // epochs + (epoch < steps % epochs)):
+            prompts, targets = zip(*(draw(rng) for _ in range(batch_size)))
+            yield lm_batch(prompts, [t[:512] for t in targets], pad_token_id)
+
+    def loss_fn(module, batch):
+        ids, mask, labels = batch
+        return module(input_ids=ids, attention_mask=mask, labels=labels).loss
+
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=None, seed=seed, device=device,
+                      progress=progress, schedule="cosine", max_steps=steps, max_minutes=max_minutes)
+    return train_model(model, batches, loss_fn, cfg, desc=desc)
+
+
+def generate_text(model, prompts: Sequence[Sequence[int]], pad_token_id: int, eos_token_id: int,
+                  max_new_tokens: int = 40, banned_ids: Sequence[int] = ()) -> list[list[int]]:
+    """Greedy continuation of each prompt (token-id lists), left-padded into one batch; stops at
+    ``eos_token_id``. ``banned_ids`` are never generated (e.g. item tokens inside a narrative).
+    Returns the new tokens of each row, without the EOS."""
+    import torch
+
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), int(pad_token_id))
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for b, p in enumerate(prompts):
+        ids[b, width - len(p):], mask[b, width - len(p):] = torch.as_tensor(list(map(int, p))), 1
+    model.eval()
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        out = model.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), max_new_tokens=max_new_tokens,
+                             do_sample=False, num_beams=1, pad_token_id=int(pad_token_id),
+                             eos_token_id=int(eos_token_id), suppress_tokens=list(map(int, banned_ids)) or None)
+    rows = []
+    for row in out[:, width:].tolist():
+        rows.append(row[:row.index(eos_token_id)] if eos_token_id in row else row)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- decode items
 def generate_items(model, vocab, input_ids, attention_mask, num_beams: int = 10, histories=None,
                    max_new_tokens: int | None = None, constrained: bool = True):
