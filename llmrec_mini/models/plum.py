@@ -109,6 +109,7 @@ class PLUM(TorchRecommender):
                     "batch_size": 16, "epochs": 1, "max_history": 5},
     }
     published = ()  # PLUM reports YouTube-internal results only
+    lowercase = True  # the tiny LM's word tokenizer lowercases text
 
     def __init__(self, semantic_ids: SemanticIDs | None = None, **params):
         sid = params.pop("sid", {})
@@ -131,7 +132,12 @@ class PLUM(TorchRecommender):
         self.item_words = [f"category : {item_category(catalog, i)} . title : {catalog.title(i)} ."
                            for i in range(len(catalog))]
         if self.config.lm == "tiny":
-            self.word_tokenizer = llm.word_tokenizer(self.item_words + [TEMPLATE_WORDS])
+            self.word_tokenizer = llm.word_tokenizer(self.item_words + [TEMPLATE_WORDS] + self.extra_texts(split),
+                                                     lowercase=self.lowercase)
+
+    def extra_texts(self, split) -> list[str]:
+        """More text the tiny LM's word tokenizer must know (LUMEN: critiques and narratives)."""
+        return []
 
     # ------------------------------------------------------------------ 1. the language model
     def build(self):
@@ -201,28 +207,11 @@ class PLUM(TorchRecommender):
                               for j in rng.choice(len(behaviour), n, replace=False)]}
 
     def _causal_lm_stage(self, draw, steps: int, desc: str):
-        """``steps`` optimizer steps of next-token loss on batches of ``draw(rng)`` token lists."""
-        from ..train import TrainConfig, train_model
-
+        """``steps`` optimizer steps of next-token loss on every token of ``draw(rng)`` token lists."""
         c, tc = self.config, self.train_config
-        rng = np.random.default_rng(tc.seed)
-        pad = self.tokenizer.pad_token_id
-
-        epochs = min(steps, 10)  # ten points on the stage's loss curve
-
-        def batches(epoch: int):
-            for _ in range(steps // epochs + (epoch < steps % epochs)):
-                rows = [draw(rng)[:512] for _ in range(c.cpt_batch_size)]
-                yield llm.lm_batch([[] for _ in rows], rows, pad)
-
-        def loss_fn(module, batch):
-            ids, mask, labels = batch
-            return module(input_ids=ids, attention_mask=mask, labels=labels).loss
-
-        cfg = TrainConfig(epochs=epochs, batch_size=c.cpt_batch_size, lr=c.cpt_lr, patience=None, seed=tc.seed,
-                          device=tc.device, progress=tc.progress, schedule="cosine", max_steps=steps,
-                          max_minutes=tc.max_minutes)
-        return train_model(self.module, batches, loss_fn, cfg, desc=desc)
+        return llm.train_lm_steps(self.module, lambda rng: ([], draw(rng)), steps, c.cpt_batch_size, c.cpt_lr,
+                                  self.tokenizer.pad_token_id, seed=tc.seed, device=tc.device, progress=tc.progress,
+                                  max_minutes=tc.max_minutes, desc=desc)
 
     # ------------------------------------------------------------------ 3. SFT: history -> next SID
     def prompt(self, history) -> list[int]:
@@ -235,7 +224,7 @@ class PLUM(TorchRecommender):
         return [(s[max(0, t - self.config.max_history):t], s[t]) for s in split.train for t in range(1, len(s))]
 
     def example_lengths(self, examples) -> np.ndarray:
-        return np.array([len(h) for h, _ in examples])
+        return np.array([len(e[0]) for e in examples])  # history length (LUMEN adds text to the tuple)
 
     def collate(self, examples):
         histories, targets = zip(*examples)
@@ -247,10 +236,11 @@ class PLUM(TorchRecommender):
         return module(input_ids=ids, attention_mask=mask, labels=labels).loss
 
     # ------------------------------------------------------------------ serving
-    def generate(self, histories, num_beams: int, exclude_seen: bool, constrained: bool = True):
+    def generate(self, histories, num_beams: int, exclude_seen: bool, constrained: bool = True, **context):
+        """Beam search from each history's prompt; ``context`` holds per-row prompt inputs (LUMEN: critiques)."""
         import torch
 
-        prompts = [self.prompt(h) for h in histories]
+        prompts = [self.prompt(h, **{key: v[b] for key, v in context.items()}) for b, h in enumerate(histories)]
         width = max(map(len, prompts))
         ids = torch.full((len(prompts), width), self.tokenizer.pad_token_id)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -259,10 +249,15 @@ class PLUM(TorchRecommender):
         return llm.generate_items(self.module, self.vocab, ids, mask, num_beams,
                                   histories if exclude_seen and constrained else None, constrained=constrained)
 
-    def _recommend(self, histories, k, exclude_seen, users, num_beams=None, constrained=True) -> Recommendations:
+    def _recommend(self, histories, k, exclude_seen, users, num_beams=None, constrained=True,
+                   **context) -> Recommendations:
         """Top-k items by beam log-probability. Extras: ``invalid`` (per row, the share of the top-k
         beams that name no item: 0 under the trie) and ``tokens`` (B, k, L) of each recommended item."""
         self.check_fitted()
+        context = {key: list(v) for key, v in context.items() if v is not None}
+        for key, v in context.items():
+            if len(v) != len(histories):
+                raise ValueError(f"{key}: got {len(v)} values for {len(histories)} histories")
         beams = max(2, num_beams or self.config.num_beams, k)
         out_items = np.full((len(histories), k), -1, dtype=np.int64)
         out_scores = np.full((len(histories), k), -np.inf, dtype=np.float32)
@@ -270,7 +265,8 @@ class PLUM(TorchRecommender):
         invalid = []
         for s in range(0, len(histories), self.config.eval_batch_size):
             h = histories[s:s + self.config.eval_batch_size]
-            items, scores, tokens = self.generate(h, beams, exclude_seen, constrained)
+            items, scores, tokens = self.generate(h, beams, exclude_seen, constrained,
+                                                  **{key: v[s:s + len(h)] for key, v in context.items()})
             invalid.append(((items < 0) & np.isfinite(scores))[:, :k].mean(1))
             for b in range(len(h)):
                 seen = set(h[b].tolist()) if exclude_seen else set()
