@@ -14,6 +14,7 @@ PAGES = [
     st.Page("app_pages/recommendations.py", title="Recommendations", icon=":material/shopping_cart:"),
     st.Page("app_pages/semantic_ids.py", title="Semantic IDs", icon=":material/account_tree:"),
     st.Page("app_pages/attention.py", title="Attention masks", icon=":material/grid_on:", url_path="attention"),
+    st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:"),
 ]
 
 page = st.navigation(PAGES)

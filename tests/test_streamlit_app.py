@@ -24,7 +24,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 APP_DIR = Path(__file__).resolve().parents[1] / "streamlit_app"
 APP = str(APP_DIR / "app.py")
 TIMEOUT = 180  # first runs train SASRec / build embeddings on 2 shared CPU cores
-PAGES = ("app_pages/home.py", "app_pages/recommendations.py", "app_pages/semantic_ids.py", "app_pages/attention.py")
+PAGES = ("app_pages/home.py", "app_pages/recommendations.py", "app_pages/semantic_ids.py", "app_pages/attention.py",
+         "app_pages/chat.py")
 
 
 @pytest.fixture(scope="module")

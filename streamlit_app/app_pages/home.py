@@ -23,6 +23,10 @@ Order therefore carries signal that a sequence model can learn and popularity ca
   candidate-isolated, ...), check live whether candidates leak into each other, look at SASRec's
   real attention weights over a user's history, and compare VISTA's per-request cost with full
   target attention.
+* **Chat**: a conversational recommender that asks about category, brand, price or features
+  (the most uncertain one first), reads free-text answers and critiques ("something cheaper"),
+  and recommends when few candidates are left; its belief state is shown beside the chat, and a
+  simulated shopper can play the conversation for you.
 
 The dataset size and seed are in the sidebar. Models and semantic IDs are trained on first use and
 cached on disk, so later starts load them. A training shows a progress bar with the time left,
@@ -39,7 +43,8 @@ cols[3].metric("Mean history length", f"{stats['seq_len_mean']:.1f}")
 st.subheader(f"The catalogue ({size}, seed {seed})")
 st.dataframe(ds.catalog.to_frame().drop(columns=["description"], errors="ignore"), hide_index=True, height=320)
 
-left, middle, right = st.columns(3)
-left.page_link("app_pages/recommendations.py", label="Recommendations", icon=":material/shopping_cart:")
-middle.page_link("app_pages/semantic_ids.py", label="Semantic IDs", icon=":material/account_tree:")
-right.page_link("app_pages/attention.py", label="Attention masks", icon=":material/grid_on:")
+links = st.columns(4)
+links[0].page_link("app_pages/recommendations.py", label="Recommendations", icon=":material/shopping_cart:")
+links[1].page_link("app_pages/semantic_ids.py", label="Semantic IDs", icon=":material/account_tree:")
+links[2].page_link("app_pages/attention.py", label="Attention masks", icon=":material/grid_on:")
+links[3].page_link("app_pages/chat.py", label="Chat", icon=":material/chat:")
