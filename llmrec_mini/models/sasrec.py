@@ -107,11 +107,14 @@ def _module(n_items: int, c: SASRecConfig):
             nn.init.normal_(self.items.weight, std=0.02)
             nn.init.normal_(self.positions.weight, std=0.02)
 
-        def encode(self, tokens):  # (B, L) -> (B, L, D), L <= max_len, left-padded
+        def encode(self, tokens, extra=None):  # (B, L) -> (B, L, D), L <= max_len, left-padded
             # positions count back from the most recent item, so a batch padded only to its own
             # longest sequence gives exactly the result of padding to max_len
             pos = torch.arange(c.max_len - tokens.shape[1], c.max_len, device=tokens.device)
-            x = self.dropout(self.items(tokens) * math.sqrt(c.d_model) + self.positions(pos))
+            x = self.items(tokens) * math.sqrt(c.d_model) + self.positions(pos)
+            if extra is not None:  # (B, L, D) more input per position (FLARE adds its critiques here)
+                x = x + extra
+            x = self.dropout(x)
             mask = causal_padding_mask(tokens).repeat_interleave(c.n_heads, dim=0)  # (B*H, L, L)
             h = self.norm(self.encoder(x, mask=mask))
             return h * (tokens != PAD).unsqueeze(-1)
@@ -119,9 +122,9 @@ def _module(n_items: int, c: SASRecConfig):
         def item_logits(self, h):  # (..., D) -> (..., n_items): r = h . E_i for real items
             return h @ self.items.weight[1:].T
 
-        def forward(self, tokens, targets=None):
+        def forward(self, tokens, targets=None, extra=None):
             """Hidden states, or with next-item ``targets`` (token ids, 0 = none) the training loss."""
-            h = self.encode(tokens)
+            h = self.encode(tokens, extra)
             if targets is None:
                 return h
             keep = targets != PAD
