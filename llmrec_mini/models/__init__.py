@@ -17,6 +17,8 @@ MODELS = {
     "target-attention": "llmrec_mini.models.target_attention:TargetAttention",
     "revisit-counts": "llmrec_mini.models.revisit:RevisitCounts",
     "plum": "llmrec_mini.models.plum:PLUM",
+    "lumen": "llmrec_mini.models.lumen:LUMEN",
+    "flare": "llmrec_mini.models.flare:FLARE",
 }
 
 
