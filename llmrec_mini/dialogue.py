@@ -35,7 +35,6 @@ iEvaLM (arXiv 2305.13112: evaluate interactive policies with user simulators, no
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -44,7 +43,7 @@ from typing import Sequence
 import numpy as np
 
 from .models.contract import DialogueState, Recommendations, Turn
-from .regen import PRICE_BANDS, PRICE_STEP, TemplateWriter, item_attributes
+from .regen import PRICE_BANDS, PRICE_STEP, TemplateWriter, item_attributes, stable_hash
 
 __all__ = ["ATTRIBUTES", "QUESTIONS", "RECOMMEND", "AttributeTable", "parse_utterance", "merge_preferences",
            "describe_preferences", "BeliefState", "candidate_mask", "SimulatedUser", "question_attribute",
@@ -71,11 +70,6 @@ def _check_attributes(attributes) -> tuple:
     if unknown or not attributes:
         raise ValueError(f"unknown attribute(s) {unknown or '(none given)'}; choose from {ATTRIBUTES}")
     return attributes
-
-
-def _hash(*key) -> int:
-    """A stable integer from a key (same across runs and processes, unlike hash())."""
-    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
 
 
 # ================================================================================ 1. the attribute table
@@ -419,7 +413,7 @@ class SimulatedUser:
         self.turn, self.accepted, self.revealed = 0, False, set()
 
     def _pick(self, options, *what):
-        return options[_hash(self.seed, self.key, self.turn, *what) % len(options)]
+        return options[stable_hash(self.seed, self.key, self.turn, *what) % len(options)]
 
     def reply(self, utterance: str | None, items: Sequence[int] | None = None) -> str:
         self.turn += 1
@@ -434,7 +428,7 @@ class SimulatedUser:
         if attr is None:
             return self._pick(("I'm not sure what you mean.", "Hmm, can you show me something?"), "lost")
         values = [v for v in self.table.item_values(self.target, attr) if (attr, v) not in self.revealed]
-        if not values or _hash(self.seed, self.key, self.turn, "dk") % 10_000 < self.dont_know * 10_000:
+        if not values or stable_hash(self.seed, self.key, self.turn, "dk") % 10_000 < self.dont_know * 10_000:
             return self._pick(DONT_KNOW, "dk-text")
         value = self._pick(values, attr)
         self.revealed.add((attr, value))

@@ -93,10 +93,14 @@ def critique_reasons(a: dict, b: dict) -> list[tuple[str, str]]:
     return out
 
 
+def stable_hash(*key) -> int:
+    """A stable integer from a key (the same across runs and processes, unlike ``hash()``)."""
+    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
+
+
 def _pick(options: Sequence, *key) -> object:
-    """A deterministic choice among options, seeded by the key (stable across runs and processes)."""
-    h = int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
-    return options[h % len(options)]
+    """A deterministic choice among options, seeded by the key."""
+    return options[stable_hash(*key) % len(options)]
 
 
 def _top(values, n: int = 2) -> list:
@@ -252,9 +256,14 @@ class RegenData:
         item = int(seq[t])
         return self.writer.narrative(kind, hist, self.attributes[item], self.dataset.catalog.title(item), key=(user, t))
 
-    def target_critiques(self, evalset, position: int = -1) -> list[str | None]:
+    def target_critiques(self, evalset) -> list[str | None]:
         """For each row of an `EvalSet` of this split, the critique that leads to its target."""
         return [self.critiques[u][len(h)] for u, h in zip(evalset.users.tolist(), evalset.histories)]
+
+    def target_narratives(self, evalset, kind: str = "purchase_reason") -> list[str]:
+        """For each row of an `EvalSet` of this split, narrative ``kind`` of its target (the reference
+        a generated narrative is scored against)."""
+        return [self.narrative(kind, u, len(h)) for u, h in zip(evalset.users.tolist(), evalset.histories)]
 
     def stats(self) -> dict:
         pairs = sum(max(0, len(s) - 1) for s in self.sequences)
