@@ -3,27 +3,20 @@ typed conversation (preferences, critiques, nonsense, empty input), the belief s
 auto-play with the simulated user, and the reset button."""
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from llmrec_mini import dialogue as D  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
-TIMEOUT = 120
+from test_streamlit_app import app, cache_dir, state_module  # noqa: E402,F401  (the playground, tiny data, fresh cache)
 
 
 @pytest.fixture
-def chat(monkeypatch, tmp_path):
-    monkeypatch.setenv("LLMREC_PLAYGROUND_SIZE", "tiny")
-    monkeypatch.setenv("LLMREC_PLAYGROUND_CACHE", str(tmp_path))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at = at.switch_page("app_pages/chat.py").run()
+def chat(app):  # noqa: F811
+    at = app.switch_page("app_pages/chat.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -76,6 +69,11 @@ def test_a_typed_conversation(chat):
     shown = recommended()[0]
     assert "you might like" in shown.markdown[0].value
     assert all("**" in md.value for md in shown.markdown[1:])  # title and a one-line narrative
+    # each recommended item carries its semantic ID, the very codes of the playground's cached IDs
+    sids = state_module().semantic_ids("tiny", 0, "auto", "rqkmeans", 64)
+    for md in shown.markdown[1:]:
+        title, sid = re.search(r"\*\*(.+?)\*\* `SID ([\d-]+)`", md.value).groups()
+        assert sid == "-".join(map(str, sids.codes[table.titles.index(title)]))
     say(at, f"something cheaper, not {brand}")
     note = at.chat_message[-2].caption[0].value
     assert "Noted" in note or "earlier preferences" in note

@@ -77,11 +77,16 @@ policy = cls(table, recommender)
 history, uid = rows.histories[row], int(rows.users[row])
 
 
+# every item's semantic ID (RQ-KMeans codes of its text, as on the Semantic IDs page; cached on disk)
+sids = state.semantic_ids(size, seed, "auto", "rqkmeans", 64)
+
+
 def item_line(item: int) -> str:
-    """Title and a one-line narrative (REGEN's endorsement template)."""
+    """Title, semantic ID and a one-line narrative (REGEN's endorsement template)."""
     hist = [table.attributes[i] for i in history[-5:]]
     blurb = writer.narrative("endorsement", hist, table.attributes[item], table.titles[item], key=(uid, item))
-    return f"**{table.titles[item]}**: {blurb}"
+    sid = "-".join(str(c) for c in sids.codes[item])
+    return f"**{table.titles[item]}** `SID {sid}`: {blurb}"
 
 
 def system_message(turn) -> dict:
