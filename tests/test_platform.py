@@ -364,3 +364,15 @@ def test_learning_rate_schedules():
     inv = _lr_lambda(TrainConfig(schedule="inverse_sqrt", warmup_steps=100), total_steps=0)
     assert inv(99) == 1.0 and inv(399) == pytest.approx(0.5)
     assert _lr_lambda(TrainConfig(), total_steps=0)(1000) == 1.0
+
+
+def test_every_benchmark_row_names_a_model_preset_and_settings_that_exist():
+    """A mistyped setting in the registry would fail only after an hour of benchmark: fail here."""
+    from llmrec_mini.bench import BENCHES
+
+    for name, bench in BENCHES.items():
+        for row in bench.rows:
+            cls = model_class(row.model)
+            assert row.preset is None or row.preset in cls.presets, (name, row.label)
+            get_model(row.model, **{**(cls.presets[row.preset] if row.preset else {}), **row.overrides})
+            assert row.eval_users is None or row.eval_users >= 1, (name, row.label)

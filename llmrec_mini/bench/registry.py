@@ -13,6 +13,7 @@ class BenchRow:
     model: str  # registry name
     preset: str | None = None
     overrides: dict = field(default_factory=dict)
+    eval_users: int | None = None  # score a fixed random subset of the test users (slow decoders); None: all
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,16 @@ BENCHES: dict[str, Bench] = {
         BenchRow("popularity", "popularity"),
         BenchRow("sasrec (CE)", "sasrec", "bench", {"lr": 2e-3, "max_minutes": 35}),
         BenchRow("sasrec (BCE)", "sasrec", "paper", {"max_minutes": 30}),
-        # 4.5 min of training steps per epoch on 2 cores (length-bucketed batches; profiled 2026-11-30)
+        # about 2.5 min per epoch on 2 cores with length-bucketed batches (scripts/profile_tiger.py)
         BenchRow("tiger (CPU config)", "tiger", "cpu"),
+        # PLUM at a reduced number of steps (step budgets, so a busy machine changes the time, not the
+        # model): a tiny Llama pre-trained on the catalog's text (about 0.6 of an epoch of SFT), and
+        # SmolLM2-135M + LoRA (60 SFT steps of 16; ~1.5 s per user to decode on 2 cores, hence the subsets)
+        BenchRow("plum (tiny LM)", "plum", None, {
+            "d_model": 128, "n_layers": 2, "n_heads": 4, "lm_steps": 500, "cpt_steps": 1000, "codebook_size": 256,
+            "batch_size": 128, "max_steps": 800, "val_users": 300}, eval_users=3000),
+        BenchRow("plum (SmolLM2 + LoRA)", "plum", "smollm2", {
+            "codebook_size": 256, "cpt_steps": 40, "max_steps": 60, "val_users": 20}, eval_users=100),
     )),
     "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
     # softmax vs linear vs quasi-linear attention: time and memory against N (no data, no model)

@@ -41,6 +41,15 @@ def to_markdown(out: dict) -> str:
                 if r["seen items"] == "kept"]
         lines += ["", "Wall time per run (load the data, train, score the test users with seen items kept): "
                   + "; ".join(runs) + "."]
+    subsets = [f"{r['model']}: {r['users']:,} random test users" for r in out["rows"]
+               if r.get("users") and r["users"] < st["users"] and r["seen items"] == "excluded"]
+    if subsets:
+        lines += ["", "Scored on a subset of the test users (slow decoders): " + "; ".join(subsets) + "."]
+    stages = [f"{r['model']}: " + ", ".join(f"{k} {v['steps']:,} steps ({v['seconds'] / 60:.1f} min)"
+                                            for k, v in r["stages"].items()) + f", SFT {r.get('steps', 0):,} steps"
+              for r in out["rows"] if r.get("stages") and r["seen items"] == "excluded"]
+    if stages:
+        lines += ["", "LLM stages before fine-tuning (train time includes them): " + "; ".join(stages) + "."]
     lines += ["", "Settings (beyond each model's defaults): " + "; ".join(
         f"{r['model']}: " + (f"`{json.dumps(r['params'])}`" if r["params"] else "none")
         for r in out["rows"] if r["seen items"] == "excluded")]

@@ -77,16 +77,22 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
         published += [p for p in cls.published if p.dataset == bench.dataset and p not in published]
         for seen in ((True, False) if cls.capabilities.scores_catalog else (True,)):
             t2 = time.time()
-            table = evaluate(model, split, exclude_seen=seen, progress=False, name=row.label)
+            table = evaluate(model, split, exclude_seen=seen, progress=False, name=row.label,
+                             max_users=row.eval_users)
             eval_s = time.time() - t2
             result = {"model": row.label, "seen items": "excluded" if seen else "kept",
-                      **{m: round(float(table[m].iloc[0]), 4) for m in METRICS},
+                      **{m: round(float(table[m].iloc[0]), 4) for m in METRICS}, "users": int(table["users"].iloc[0]),
                       "train_s": round(train_s, 1), "eval_s": round(eval_s, 1), "load_s": round(load_s, 1),
                       "epochs": (len(res.history) if res else None), "best_epoch": (res.best_epoch if res else None),
                       "preset": row.preset, "params": {k: v for k, v in params.items() if k != "progress"},
                       "settings": model.settings(),  # every resolved setting, defaults included
                       # the training curve: mean loss, validation NDCG@10 and seconds per epoch
                       "curve": [{k: round(float(v), 4) for k, v in h.items()} for h in (res.history if res else [])]}
+            stages = getattr(model, "stage_results", None) or {}  # LLM stages before training (PLUM: lm, cpt)
+            if stages:
+                result["stages"] = {k: {"steps": r.steps, "seconds": round(r.seconds, 1)} for k, r in stages.items()}
+            if res is not None:
+                result["steps"] = res.steps
             if "invalid@10" in table:
                 result["invalid@10"] = round(float(table["invalid@10"].iloc[0]), 4)
             out_rows.append(result)
