@@ -313,7 +313,7 @@ class Narrator:
     batch_size: int = 32
     lr: float = 3e-3
     max_history: int = 5
-    max_new_tokens: int = 40
+    max_new_tokens: int = 60
     seed: int = 0
     progress: bool = False
 
@@ -337,7 +337,8 @@ class Narrator:
         texts = [(self.prompt(data.sequences[u][:t], data.sequences[u][t]), data.narrative(self.kind, u, t))
                  for u, t in pairs]
         self.tokenizer = llm.word_tokenizer([p for p, _ in texts] + [n for _, n in texts]
-                                            + [self.catalog.title(i) for i in range(len(self.catalog))])
+                                            + [self.catalog.title(i) for i in range(len(self.catalog))],
+                                            lowercase=False)  # narratives keep their case (BLEU is case-sensitive)
         set_seed(self.seed)
         tok = self.tokenizer
         self.model = llm.tiny_lm(len(tok), d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads,

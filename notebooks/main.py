@@ -206,10 +206,19 @@ fig.show()
 
 # %% tags=["hide-input"]
 r = results.set_index(["model", "input"])
+def uses(before, after):
+    """A verdict on one model's critique rows, from the numbers."""
+    return "it uses the critique" if after > before + 0.01 else "at this size it does not use the critique"
+
+
 say("On all {n} test users, FLARE reaches NDCG@10 {f0:.3f} without the critique and {f1:.3f} with it; LUMEN "
     "{l0:.3f} and {l1:.3f}; popularity {p:.3f}. On the {m} users whose next purchase has a critique, FLARE goes "
-    "from {fc0:.3f} to {fc1:.3f} and LUMEN from {lc0:.3f} to {lc1:.3f}: the critique names part of the answer, "
-    "which is the leak the no-critique rows guard against.",
+    "from {fc0:.3f} to {fc1:.3f} ({fv}) and LUMEN from {lc0:.3f} to {lc1:.3f} ({lv}). A critique names part of "
+    "the answer, which is the leak the no-critique rows guard against.",
+    fv=uses(r.loc[("FLARE (hybrid)", "no critique"), "NDCG@10 (critiqued users)"],
+            r.loc[("FLARE (hybrid)", "with critique"), "NDCG@10 (critiqued users)"]),
+    lv=uses(r.loc[("LUMEN (unified)", "no critique"), "NDCG@10 (critiqued users)"],
+            r.loc[("LUMEN (unified)", "with critique"), "NDCG@10 (critiqued users)"]),
     n=len(split.test), f0=r.loc[("FLARE (hybrid)", "no critique"), "NDCG@10"],
     f1=r.loc[("FLARE (hybrid)", "with critique"), "NDCG@10"], l0=r.loc[("LUMEN (unified)", "no critique"), "NDCG@10"],
     l1=r.loc[("LUMEN (unified)", "with critique"), "NDCG@10"], p=r.loc[("popularity", "no critique"), "NDCG@10"],

@@ -40,7 +40,7 @@ LUMEN_WORDS = "critique : next item narrative"
 class LUMENConfig(PLUMConfig):
     narrative: str = "purchase_reason"  # which REGEN narrative follows the item
     critique_dropout: float = 0.5  # share of training examples whose critique is hidden
-    narrative_tokens: int = 40  # at most this many generated narrative tokens
+    narrative_tokens: int = 60  # at most this many generated narrative tokens
 
     def check(self) -> None:
         super().check()
@@ -100,7 +100,8 @@ class LUMEN(PLUM):
         for i in np.asarray(history)[-self.config.max_history:]:
             out += self.sid_tokens(int(i))
         if critiques:
-            out += self.words(f"critique : {critiques.rstrip(' .')} .")
+            text = critiques.strip()
+            out += self.words(f"critique : {text if text.endswith(('.', '?', '!')) else text + ' .'}")
         return out + self.words("next item") + [self.special[ITEM]]
 
     def examples(self, split):
