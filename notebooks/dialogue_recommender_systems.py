@@ -388,12 +388,14 @@ _ = show(rl, rl_row)
 say("Over training, the sampled dialogues' success rate moves from {s0:.0%} to {s1:.0%} and their mean return "
     "from {g0:.2f} to {g1:.2f} (rolling means; the untrained policy already recommends on the last turn, so it "
     "starts high). The greedy policy's most frequent plan on the test users is \"{plan}\" ({share:.0%} of the "
-    "dialogues); it needs {d:+.2f} turns on average compared with the max-entropy rule, at a success rate "
-    "{dr:+.1f} percentage points apart.",
+    "dialogues); compared with the max-entropy rule it needs {d:.2f} {fewer} turns on average and succeeds "
+    "{dr:.1f} percentage points {less} often.",
     s0=history["success (rolling)"].iloc[0], s1=history["success (rolling)"].iloc[-1],
     g0=history["return (rolling)"].iloc[0], g1=history["return (rolling)"].iloc[-1], plan=plans.index[0],
-    share=plans.iloc[0] / plans.sum(), d=at["REINFORCE (SASRec)"] - at["max-entropy (SASRec)"],
-    dr=100 * (r["REINFORCE (SASRec)"] - r["max-entropy (SASRec)"]))
+    share=plans.iloc[0] / plans.sum(), d=abs(at["REINFORCE (SASRec)"] - at["max-entropy (SASRec)"]),
+    fewer="fewer" if at["REINFORCE (SASRec)"] <= at["max-entropy (SASRec)"] else "more",
+    dr=abs(100 * (r["REINFORCE (SASRec)"] - r["max-entropy (SASRec)"])),
+    less="less" if r["REINFORCE (SASRec)"] <= r["max-entropy (SASRec)"] else "more")
 
 # %% [markdown]
 # ## A less cooperative user
