@@ -273,6 +273,19 @@ class RegenData:
                     float(np.mean([c is not None for c in self.target_critiques(self.split.test)]))}
 
 
+def score_narratives(write, data: RegenData, evalset, kind: str = "purchase_reason", seed: int = 0,
+                     encoder="auto") -> dict:
+    """`metrics.text_metrics` of ``write(histories, items)`` against the reference narratives of an
+    `EvalSet`, given the true next items and given a random permutation of them: the gap is what the
+    text owes to the item, the second row what it owes to the template's fixed words."""
+    from .metrics import text_metrics
+
+    ref = data.target_narratives(evalset, kind)
+    shuffled = np.random.default_rng(seed).permutation(evalset.targets)
+    return {"true item": text_metrics(write(evalset.histories, evalset.targets), ref, encoder),
+            "random item": text_metrics(write(evalset.histories, shuffled), ref, encoder)}
+
+
 def enrich(dataset: Dataset, writer: Writer | None = None, depth: int = 2, split: Split | None = None) -> RegenData:
     """Critiques for every category-similar adjacent pair of every sequence (see the module doc).
 

@@ -64,10 +64,9 @@ import plotly.express as px
 import llmrec_mini
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate_metrics
-from llmrec_mini.metrics import text_metrics
 from llmrec_mini.models import get_model
 from llmrec_mini.notes import minutes, say
-from llmrec_mini.regen import enrich
+from llmrec_mini.regen import enrich, score_narratives
 from llmrec_mini.utils import set_seed
 
 set_seed(SEED)
@@ -146,11 +145,8 @@ say("LUMEN trained in {took}. On {n} held-out users it reaches Recall@10 {r0:.3f
 
 # %%
 sample = split.test.subset(N_NARRATE, seed=SEED)
-reference = data.target_narratives(sample)
-true_text = lumen.narrate(sample.histories, sample.targets)
-random_text = lumen.narrate(sample.histories, np.random.default_rng(SEED).permutation(sample.targets))
-scores = pd.DataFrame([{"item given": "true next item", **text_metrics(true_text, reference)},
-                       {"item given": "random item", **text_metrics(random_text, reference)}]).set_index("item given")
+scores = pd.DataFrame(score_narratives(lumen.narrate, data, sample, seed=SEED)).T
+scores.index.name = "item given"
 scores.round(3)
 
 # %%

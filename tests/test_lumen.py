@@ -3,14 +3,12 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate_metrics
-from llmrec_mini.metrics import text_metrics
 from llmrec_mini.models import get_model
-from llmrec_mini.regen import enrich
+from llmrec_mini.regen import enrich, score_narratives
 
 SMALL = dict(d_model=64, n_layers=2, n_heads=4, lm_steps=100, cpt_steps=100, epochs=4, rqvae_epochs=30,
              codebook_size=32, num_beams=10, val_users=50, progress=False, seed=0, narrative_tokens=30)
@@ -57,11 +55,9 @@ def test_critiques_enter_the_prompt_and_half_the_training_examples(shop, trained
 
 def test_the_narrative_follows_the_item(shop, trained):
     te = shop.split.test.subset(80, seed=0)
-    ref = shop.target_narratives(te)
-    true = text_metrics(trained.narrate(te.histories, te.targets), ref, encoder="hashing")
-    wrong = text_metrics(trained.narrate(te.histories, np.random.default_rng(1).permutation(te.targets)), ref,
-                         encoder="hashing")
-    print(f"\nnarratives for the true item {true}\nfor a shuffled item {wrong}")
+    scores = score_narratives(trained.narrate, shop, te, seed=1, encoder="hashing")
+    true, wrong = scores["true item"], scores["random item"]
+    print(f"\nnarratives {scores}")
     assert true["rouge_l"] > wrong["rouge_l"] + 0.05 and true["bleu"] > wrong["bleu"] + 5
     out = trained.respond(te.histories[0], "Something cheaper, please.")
     assert out.startswith("<item> ") and " </item> " in out and "<sid_" not in out.split("</item>")[1]
