@@ -46,7 +46,7 @@ BENCHES: dict[str, Bench] = {
         # about 2.5 min per epoch on 2 cores with length-bucketed batches (scripts/profile_tiger.py)
         BenchRow("tiger (CPU config)", "tiger", "cpu"),
         # PLUM at a reduced number of steps (step budgets, so a busy machine changes the time, not the
-        # model): a tiny Llama pre-trained on the catalog's text (about 0.6 of an epoch of SFT), and
+        # model): a tiny Llama pre-trained on the catalog's text (0.78 of an epoch of SFT, 23 min), and
         # SmolLM2-135M + LoRA (60 SFT steps of 16; ~1.5 s per user to decode on 2 cores, hence the subsets)
         BenchRow("plum (tiny LM)", "plum", None, {
             "d_model": 128, "n_layers": 2, "n_heads": 4, "lm_steps": 500, "cpt_steps": 1000, "codebook_size": 256,
