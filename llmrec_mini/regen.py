@@ -256,6 +256,15 @@ class RegenData:
         item = int(seq[t])
         return self.writer.narrative(kind, hist, self.attributes[item], self.dataset.catalog.title(item), key=(user, t))
 
+    def check_split(self, split) -> None:
+        """A model trained on this data must be fit on its split: critiques are indexed by each user's
+        event position, so every training sequence must be a prefix of the user's sequence here."""
+        seqs = self.sequences
+        if len(seqs) != len(split.train) or any(len(s) > len(q) or not np.array_equal(s, q[:len(s)])
+                                                 for s, q in zip(split.train, seqs)):
+            raise ValueError(f"the split is not the REGEN data's ({len(split.train)} users vs {len(seqs)}, or other "
+                             "events): fit on regen.split (critiques are indexed by each user's event position)")
+
     def target_critiques(self, evalset) -> list[str | None]:
         """For each row of an `EvalSet` of this split, the critique that leads to its target."""
         return [self.critiques[u][len(h)] for u, h in zip(evalset.users.tolist(), evalset.histories)]

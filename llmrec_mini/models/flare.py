@@ -220,18 +220,11 @@ class FLARE(SASRec):
                                             progress=self.train_config.progress)
         self._train_critique_rows = None
         if c.use_critiques:
-            self._check_regen(split)
+            self.regen.check_split(split)
             # every critique text of the data, embedded once (text only: no held-out transition is trained on)
             self._set_critiques(sorted({t for row in self.regen.critiques for t in row if t is not None}))
             self._train_critique_rows = [np.array([self._critique_row.get(t, 0) for t in row[:len(s)]], dtype=np.int64)
                                          for row, s in zip(self.regen.critiques, split.train)]
-
-    def _check_regen(self, split) -> None:
-        seqs = self.regen.sequences
-        if len(seqs) != len(split.train) or any(len(s) > len(q) or not np.array_equal(s, q[:len(s)])
-                                                 for s, q in zip(split.train, seqs)):
-            raise ValueError("the split is not the REGEN data's: fit on regen.split (critiques are indexed by each "
-                             "user's event position)")
 
     def _set_critiques(self, texts: list[str], vectors: np.ndarray | None = None) -> None:
         if vectors is None:

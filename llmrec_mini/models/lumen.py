@@ -75,8 +75,8 @@ class LUMEN(PLUM):
     def prepare(self, split, catalog) -> None:
         if catalog is None:
             raise ValueError("LUMEN needs the catalog (item text): fit(split, catalog)")
-        if self.regen is not None and len(self.regen.sequences) != len(split.train):
-            raise ValueError(f"the REGEN data has {len(self.regen.sequences)} users, the split {len(split.train)}")
+        if self.regen is not None:
+            self.regen.check_split(split)
         self.attributes = rg.item_attributes(catalog)
         rng = np.random.default_rng(self.train_config.seed)
         self.texts = {}
@@ -96,9 +96,7 @@ class LUMEN(PLUM):
     # ------------------------------------------------------------------ prompt and target
     def prompt(self, history, critiques: str | None = None) -> list[int]:
         """``user history : <item>..</item> ... [critique : text .] next item <item>``."""
-        out = self.words("user history :")
-        for i in np.asarray(history)[-self.config.max_history:]:
-            out += self.sid_tokens(int(i))
+        out = self.history_tokens(np.asarray(history)[-self.config.max_history:])
         if critiques:
             text = critiques.strip()
             out += self.words(f"critique : {text if text.endswith(('.', '?', '!')) else text + ' .'}")

@@ -188,11 +188,15 @@ class PLUM(TorchRecommender):
         metadata = [self.metadata_tokens(i) for i in range(self.sids.n_items)]
         return behaviour, metadata
 
-    def behaviour_tokens(self, items) -> list[int]:
+    def history_tokens(self, items) -> list[int]:
+        """``user history : <item> s.. </item> ...`` for the given items (CPT, SFT and LUMEN prompts)."""
         out = self.words("user history :")
         for i in items:
             out += self.sid_tokens(int(i))
-        return out + [self.tokenizer.eos_token_id]
+        return out
+
+    def behaviour_tokens(self, items) -> list[int]:
+        return self.history_tokens(items) + [self.tokenizer.eos_token_id]
 
     def metadata_tokens(self, item: int) -> list[int]:
         return self.sid_tokens(item) + self.words(self.item_words[item]) + [self.tokenizer.eos_token_id]
@@ -215,9 +219,7 @@ class PLUM(TorchRecommender):
 
     # ------------------------------------------------------------------ 3. SFT: history -> next SID
     def prompt(self, history) -> list[int]:
-        out = self.words("user history :")
-        for i in np.asarray(history)[-self.config.max_history:]:
-            out += self.sid_tokens(int(i))
+        out = self.history_tokens(np.asarray(history)[-self.config.max_history:])
         return out + self.words("next item") + [self.special[ITEM]]
 
     def examples(self, split):
