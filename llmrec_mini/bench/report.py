@@ -50,6 +50,10 @@ def to_markdown(out: dict) -> str:
               for r in out["rows"] if r.get("stages") and r["seen items"] == "excluded"]
     if stages:
         lines += ["", "LLM stages before fine-tuning (train time includes them): " + "; ".join(stages) + "."]
+    serving = [f"{r['model']}: " + "; ".join(f"{k} {v}" for k, v in r["serving"].items())
+               for r in out["rows"] if r.get("serving") and r["seen items"] == "excluded"]
+    if serving:
+        lines += ["", "Serving costs (measured after training, same machine): " + " | ".join(serving) + "."]
     lines += ["", "Settings (beyond each model's defaults): " + "; ".join(
         f"{r['model']}: " + (f"`{json.dumps(r['params'])}`" if r["params"] else "none")
         for r in out["rows"] if r["seen items"] == "excluded")]

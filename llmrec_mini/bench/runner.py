@@ -74,6 +74,8 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
         model.fit(split, dataset.catalog)
         train_s = time.time() - t1
         res = getattr(model, "result", None)
+        # what serving costs beyond ranking quality (LinkedIn: catalog embedding time, exact vs approximate kNN)
+        serving = model.serving_costs(split) if hasattr(model, "serving_costs") else None
         published += [p for p in cls.published if p.dataset == bench.dataset and p not in published]
         for seen in ((True, False) if cls.capabilities.scores_catalog else (True,)):
             t2 = time.time()
@@ -93,6 +95,8 @@ def run_bench(name: str, data_root: str | None = None, quick: bool = False, writ
                 result["stages"] = {k: {"steps": r.steps, "seconds": round(r.seconds, 1)} for k, r in stages.items()}
             if res is not None:
                 result["steps"] = res.steps
+            if serving:
+                result["serving"] = serving
             if "invalid@10" in table:
                 result["invalid@10"] = round(float(table["invalid@10"].iloc[0]), 4)
             out_rows.append(result)
