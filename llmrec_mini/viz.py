@@ -14,6 +14,8 @@
   column = key; True = blocked by default, ``convention="allowed"`` for `attention`'s builders), with the
   prefix / history / candidate blocks of a `attention.Layout` separated and labelled,
 * `training_curve_figure(history)`: loss and validation score per epoch (`TrainResult.history`).
+* `loss_terms_figure(history, terms)`: each term of a multi-term loss per epoch, beside the validation score,
+* `sweep_figure(table, x, left, right)`: metrics against a swept setting (e.g. RecGPT's beta), two y-axes.
 
 plotly (and numpy) are the only dependencies; nothing here trains or loads a model.
 """
@@ -720,4 +722,62 @@ def training_curve_figure(history, loss_key: str = "loss", score_key: str = "sco
     fig.update_layout(title=title, height=380, xaxis_title="epoch", yaxis=dict(title=loss_key),
                       yaxis2=dict(title=f"validation {score_key}", overlaying="y", side="right", showgrid=False),
                       legend=dict(orientation="h", y=-0.2), margin=dict(t=50))
+    return fig
+
+
+# --------------------------------------------------------------------------------------------- loss terms and sweeps
+def _records(table) -> list[dict]:
+    """Rows of a DataFrame, a list of dicts or a `TrainResult` (its history) as a list of dicts."""
+    if hasattr(table, "history") and not hasattr(table, "to_dict"):
+        table = table.history
+    rows = table.reset_index().to_dict("records") if hasattr(table, "to_dict") else list(table)
+    if not rows:
+        raise ValueError("the table is empty")
+    return rows
+
+
+def loss_terms_figure(history, terms: Sequence[str], score_key: str | None = "score", title: str = "Training"):
+    """Each term of a composite training loss per epoch (left axis) and the validation score (right
+    axis, dashed), e.g. RecGPT's ``L_col``, ``L_tag``, ``L_cate`` (`TrainResult.history` rows)."""
+    go = _go()
+    rows = _records(history)
+    missing = [t for t in terms if not any(t in r for r in rows)]
+    if missing or not terms:
+        raise ValueError(f"history rows have no {missing or 'terms'}; they have {sorted(rows[0])}")
+    epochs = [r.get("epoch", k) for k, r in enumerate(rows)]
+    fig = go.Figure()
+    for j, term in enumerate(terms):
+        fig.add_trace(go.Scatter(x=epochs, y=[_number(r.get(term), term) for r in rows], name=term,
+                                 mode="lines+markers", line=dict(color=_PALETTE[j % len(_PALETTE)])))
+    if score_key and any(score_key in r for r in rows):
+        fig.add_trace(go.Scatter(x=epochs, y=[_number(r.get(score_key), score_key) for r in rows],
+                                 name=f"validation {score_key}", mode="lines+markers", yaxis="y2",
+                                 line=dict(color="#495057", dash="dash")))
+    fig.update_layout(title=title, height=380, xaxis_title="epoch", yaxis=dict(title="training loss"),
+                      yaxis2=dict(title=f"validation {score_key}", overlaying="y", side="right", showgrid=False),
+                      legend=dict(orientation="h", y=-0.2), margin=dict(t=50))
+    return fig
+
+
+def sweep_figure(table, x: str, left: Sequence[str], right: Sequence[str] = (), title: str | None = None,
+                 x_title: str | None = None):
+    """Metrics against a swept setting: ``left`` columns on the left axis (solid), ``right`` columns on
+    the right axis (dotted), e.g. Recall@10 and NDCG@10 left and category diversity right against beta."""
+    go = _go()
+    rows = sorted(_records(table), key=lambda r: _number(r.get(x), x))
+    missing = [c for c in (x, *left, *right) if c not in rows[0]]
+    if missing or not left:
+        raise ValueError(f"the table has no column(s) {missing or 'to plot on the left axis'}; "
+                         f"it has {sorted(rows[0])}")
+    xs = [_number(r[x], x) for r in rows]
+    fig = go.Figure()
+    for j, (col, axis) in enumerate([(c, "y") for c in left] + [(c, "y2") for c in right]):
+        fig.add_trace(go.Scatter(x=xs, y=[_number(r[col], col) for r in rows], name=col, mode="lines+markers",
+                                 yaxis=axis, line=dict(color=_PALETTE[j % len(_PALETTE)],
+                                                       dash="dot" if axis == "y2" else "solid")))
+    layout = dict(title=title, height=400, xaxis_title=x_title or x, yaxis=dict(title=", ".join(left)),
+                  legend=dict(orientation="h", y=-0.22), margin=dict(t=50))
+    if right:
+        layout["yaxis2"] = dict(title=", ".join(right), overlaying="y", side="right", showgrid=False)
+    fig.update_layout(**layout)
     return fig

@@ -19,6 +19,8 @@ MODELS = {
     "plum": "llmrec_mini.models.plum:PLUM",
     "lumen": "llmrec_mini.models.lumen:LUMEN",
     "flare": "llmrec_mini.models.flare:FLARE",
+    "recgpt": "llmrec_mini.models.recgpt:RecGPT",
+    "linkedin": "llmrec_mini.models.linkedin:LinkedInRetrieval",
 }
 
 
