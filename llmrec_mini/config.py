@@ -29,6 +29,12 @@ class Settings:
     def check(self) -> None:
         """Ranges and relations between fields; raise ValueError with a message naming the setting."""
 
+    def at_least(self, minimum, *names: str) -> None:
+        """Raise ValueError naming the first of ``names`` whose value is below ``minimum``."""
+        for name in names:
+            if getattr(self, name) < minimum:
+                raise ValueError(f"{name} must be at least {minimum}, got {getattr(self, name)}")
+
     @classmethod
     def names(cls) -> set[str]:
         return {f.name for f in dataclasses.fields(cls)}

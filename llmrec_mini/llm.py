@@ -50,6 +50,7 @@ Nothing here prints: progress bars of the loaders are off unless asked for.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import os
@@ -109,6 +110,18 @@ def tiny_lm(vocab_size: int, d_model: int = 64, n_layers: int = 2, n_heads: int 
                         num_key_value_heads=int(n_kv_heads), max_position_embeddings=int(max_positions),
                         tie_word_embeddings=bool(tie_embeddings), **config_kwargs)
     return model_cls(config)
+
+
+def base_lm(lm: str, word_tokenizer=None, d_model: int = 64, n_layers: int = 2, n_heads: int = 4,
+            max_positions: int = 1024):
+    """(model, tokenizer) of a method's LM: ``lm="tiny"``, a `tiny_lm` over a copy of ``word_tokenizer``
+    (the copy gains the method's new tokens), or ``lm="smollm2"``, the offline SmolLM2 (`load_pretrained`)."""
+    if lm == "tiny":
+        tokenizer = copy.deepcopy(word_tokenizer)
+        return tiny_lm(len(tokenizer), d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                       pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                       max_positions=max_positions), tokenizer
+    return load_pretrained(lm)
 
 
 def word_tokenizer(texts: Sequence[str], specials: Sequence[str] = WORD_SPECIALS, lowercase: bool = True,

@@ -781,3 +781,50 @@ def sweep_figure(table, x: str, left: Sequence[str], right: Sequence[str] = (), 
         layout["yaxis2"] = dict(title=", ".join(right), overlaying="y", side="right", showgrid=False)
     fig.update_layout(**layout)
     return fig
+
+
+# --------------------------------------------------------------------------------------------- token sequences
+def sequence_layout_figure(segments, title: str = "Token sequence"):
+    """A model's input as a strip of segments, e.g. OnePiece's IH | PA | SD | CIS | reasoning blocks:
+    ``segments`` = [(name, n_tokens), ...] in order; each box is as wide as its token count."""
+    go = _go()
+    segments = [(str(name), int(n)) for name, n in segments]
+    if not segments or any(n < 0 for _, n in segments):
+        raise ValueError(f"segments must be a non-empty list of (name, n_tokens >= 0), got {segments!r}")
+    fig, start = go.Figure(), 0
+    for j, (name, n) in enumerate(segments):
+        fig.add_trace(go.Bar(x=[n], y=[""], base=start, orientation="h", name=_esc(name), text=f"{_esc(name)}<br>{n}",
+                             textposition="inside", insidetextanchor="middle",
+                             marker=dict(color=_PALETTE[j % len(_PALETTE)], line=dict(color="white", width=2)),
+                             hovertemplate=f"{_esc(name)}: tokens {start}..{start + n - 1}<extra></extra>"))
+        start += n
+    fig.update_layout(title=title, barmode="overlay", height=190, showlegend=False, margin=dict(t=50, b=40),
+                      xaxis=dict(title="position", range=[0, start]), yaxis=dict(visible=False))
+    return fig
+
+
+def segmented_mask_figure(mask, segments, labels: Sequence[str] | None = None, title: str = "Attention mask"):
+    """`attention_mask_figure` (``convention="allowed"``) with a line before every segment and its name on
+    the top and left edges, for layouts with any number of blocks (``segments`` = [(name, n_tokens)])."""
+    m = _as_numpy(mask)
+    n = sum(int(k) for _, k in segments)
+    if m.shape != (n, n):
+        raise ValueError(f"mask is {m.shape} but the segments hold {n} positions")
+    fig = attention_mask_figure(m, labels=labels, title=title, convention="allowed")
+    line, start = dict(color="#e8590c", width=2), 0
+    for j, (name, k) in enumerate(segments):
+        if j:
+            fig.add_shape(type="line", x0=start - 0.5, x1=start - 0.5, y0=-0.5, y1=n - 0.5, line=line)
+            fig.add_shape(type="line", y0=start - 0.5, y1=start - 0.5, x0=-0.5, x1=n - 0.5, line=line)
+        middle = start + (int(k) - 1) / 2
+        fig.add_annotation(x=middle, y=1.0, yref="paper", yanchor="bottom", yshift=22, text=_esc(name), showarrow=False,
+                           font=dict(color="#e8590c", size=10))
+        fig.add_annotation(y=middle, x=0.0, xref="paper", xanchor="right", xshift=-28, text=_esc(name), textangle=-90,
+                           showarrow=False, font=dict(color="#e8590c", size=10))
+        start += int(k)
+    side = min(760, 160 + 14 * n)
+    fig.update_layout(height=side + 60, width=side, margin=dict(t=110, l=110),
+                      xaxis=dict(title=dict(text="key", standoff=30), side="top", type="category", tickfont=dict(size=7)),
+                      yaxis=dict(title=dict(text="query", standoff=30), autorange="reversed", type="category",
+                                 scaleanchor="x", tickfont=dict(size=7)))
+    return fig

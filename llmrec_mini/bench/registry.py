@@ -45,6 +45,8 @@ BENCHES: dict[str, Bench] = {
         BenchRow("sasrec (BCE)", "sasrec", "paper", {"max_minutes": 30}),
         # about 2.5 min per epoch on 2 cores with length-bucketed batches (scripts/profile_tiger.py)
         BenchRow("tiger (CPU config)", "tiger", "cpu"),
+        # the same T5 on PLUM's SID-v2 IDs (text + co-occurrence embeddings fused before quantization)
+        BenchRow("tiger (CPU config, SID-v2)", "tiger", "cpu", {"method": "sid-v2", "patience": 8, "max_minutes": 85}),
         # PLUM at a reduced number of steps (step budgets, so a busy machine changes the time, not the
         # model): a tiny Llama pre-trained on the catalog's text (0.78 of an epoch of SFT, 23 min), and
         # SmolLM2-135M + LoRA (60 SFT steps of 16; ~1.5 s per user to decode on 2 cores, hence the subsets)
@@ -53,6 +55,11 @@ BENCHES: dict[str, Bench] = {
             "batch_size": 128, "max_steps": 800, "val_users": 300}, eval_users=3000),
         BenchRow("plum (SmolLM2 + LoRA)", "plum", "smollm2", {
             "codebook_size": 256, "cpt_steps": 40, "max_steps": 60, "val_users": 20}, eval_users=100),
+        # LinkedIn's dual encoder: member and item prompts through one tiny Llama (a step budget); its
+        # serving costs (catalog embedding, exact vs FAISS HNSW kNN per member) are printed under the table
+        BenchRow("linkedin (tiny LM)", "linkedin", None, {
+            "d_model": 64, "n_layers": 2, "n_heads": 4, "lm_steps": 300, "max_history": 5, "batch_size": 128,
+            "max_steps": 300, "val_users": 300}, eval_users=3000),
     )),
     "amazon-beauty-paper": Bench("amazon-beauty", (BenchRow("tiger (paper config)", "tiger", "paper"),), gpu=True),
     # softmax vs linear vs quasi-linear attention: time and memory against N (no data, no model)

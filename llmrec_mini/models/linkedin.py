@@ -59,7 +59,6 @@ embedding -> KV store / GPU index) is reduced to the in-memory cache and a CPU i
 """
 from __future__ import annotations
 
-import copy
 import re
 import time
 from dataclasses import dataclass
@@ -333,10 +332,8 @@ class LinkedInConfig(Settings):
     lora_r: int = 8  # SmolLM2: LoRA rank on the attention projections
 
     def check(self) -> None:
-        for name in ("d_model", "n_layers", "n_heads", "lm_batch_size", "feed_size", "max_history",
-                     "eval_batch_size", "lora_r"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.at_least(1, "d_model", "n_layers", "n_heads", "lm_batch_size", "feed_size", "max_history",
+                      "eval_batch_size", "lora_r")
         if self.lm_steps < 0:
             raise ValueError(f"lm_steps must be >= 0, got {self.lm_steps}")
         if self.tau <= 0 or self.lm_lr <= 0:
@@ -500,14 +497,10 @@ class LinkedInRetrieval(TorchRecommender):
     # ------------------------------------------------------------------ 3. the shared LM
     def build(self):
         c = self.config
+        lm, self.tokenizer = llm.base_lm(c.lm, self.word_tokenizer, c.d_model, c.n_layers, c.n_heads)
         if c.lm == "tiny":
-            self.tokenizer = copy.deepcopy(self.word_tokenizer)
-            lm = llm.tiny_lm(len(self.tokenizer), d_model=c.d_model, n_layers=c.n_layers, n_heads=c.n_heads,
-                             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
-                             max_positions=1024)
             llm.add_tokens(lm, self.tokenizer, self.new_tokens(), init="normal")
         else:
-            lm, self.tokenizer = llm.load_pretrained("smollm2")
             size = lm.config.hidden_size
             if c.matryoshka_dims and c.matryoshka_dims[-1] > size:
                 raise ValueError(f"matryoshka_dims {list(c.matryoshka_dims)} exceed SmolLM2's embedding size {size}")

@@ -37,7 +37,6 @@ reward).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,13 +141,7 @@ class PLUM(TorchRecommender):
     # ------------------------------------------------------------------ 1. the language model
     def build(self):
         c = self.config
-        if c.lm == "tiny":
-            self.tokenizer = copy.deepcopy(self.word_tokenizer)
-            lm = llm.tiny_lm(len(self.tokenizer), d_model=c.d_model, n_layers=c.n_layers, n_heads=c.n_heads,
-                             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
-                             max_positions=1024)
-        else:
-            lm, self.tokenizer = llm.load_pretrained("smollm2")
+        lm, self.tokenizer = llm.base_lm(c.lm, self.word_tokenizer, c.d_model, c.n_layers, c.n_heads)
         first_new = len(self.tokenizer)
         self.vocab, self.special = llm.add_sid_tokens(lm, self.tokenizer, self.sids, specials=(ITEM, END))
         if c.lm == "smollm2":

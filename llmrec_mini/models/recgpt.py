@@ -540,10 +540,8 @@ class RecGPTConfig(Settings):
     tags_per_category: int = 2  # the paper: 2
 
     def check(self) -> None:
-        for name in ("d_model", "max_len", "n_negatives", "aux_batch", "min_support", "max_interests",
-                     "tags_per_user", "tags_per_category"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.at_least(1, "d_model", "max_len", "n_negatives", "aux_batch", "min_support", "max_interests",
+                      "tags_per_user", "tags_per_category")
         if self.related_interests < 0:
             raise ValueError(f"related_interests must be >= 0, got {self.related_interests}")
         for name in ("alpha", "beta"):
