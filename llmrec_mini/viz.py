@@ -16,6 +16,8 @@
 * `training_curve_figure(history)`: loss and validation score per epoch (`TrainResult.history`).
 * `loss_terms_figure(history, terms)`: each term of a multi-term loss per epoch, beside the validation score,
 * `sweep_figure(table, x, left, right)`: metrics against a swept setting (e.g. RecGPT's beta), two y-axes.
+* `sequence_layout_figure(segments)`: a model's input as a strip of named segments (OnePiece's IH | PA | SD | CIS),
+* `segmented_mask_figure(mask, segments)`: an attention mask with every segment's boundary drawn and named.
 
 plotly (and numpy) are the only dependencies; nothing here trains or loads a model.
 """

@@ -21,6 +21,8 @@ MODELS = {
     "flare": "llmrec_mini.models.flare:FLARE",
     "recgpt": "llmrec_mini.models.recgpt:RecGPT",
     "linkedin": "llmrec_mini.models.linkedin:LinkedInRetrieval",
+    "onepiece": "llmrec_mini.models.onepiece:OnePiece",
+    "onerec_think": "llmrec_mini.models.onerec_think:OneRecThink",
 }
 
 
