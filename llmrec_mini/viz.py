@@ -800,7 +800,7 @@ def sequence_layout_figure(segments, title: str = "Token sequence"):
                              marker=dict(color=_PALETTE[j % len(_PALETTE)], line=dict(color="white", width=2)),
                              hovertemplate=f"{_esc(name)}: tokens {start}..{start + n - 1}<extra></extra>"))
         start += n
-    fig.update_layout(title=title, barmode="overlay", height=190, showlegend=False, margin=dict(t=50, b=40),
+    fig.update_layout(title=title, barmode="overlay", height=230, showlegend=False, margin=dict(t=50, b=40),
                       xaxis=dict(title="position", range=[0, start]), yaxis=dict(visible=False))
     return fig
 
