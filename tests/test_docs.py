@@ -551,3 +551,22 @@ def test_tiger_page_shows_its_figures_and_the_cold_start_result_in_chromium(site
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1280, 16000) and len(png) > 200_000, (width, height, len(png))
+
+
+def test_a_chromium_run_that_hangs_is_retried_then_reported(tmp_path):
+    """Headless Chromium now and then never exits: the check kills it, starts it again, and in the end
+    says so in its result instead of raising."""
+    fake = tmp_path / "chromium"
+    calls = tmp_path / "calls"
+    # hangs on the first call, answers on the second; `exec` so that the kill reaches the sleeping process
+    fake.write_text(f'#!/bin/sh\necho x >> {calls}\n[ "$(wc -l < {calls})" -ge 2 ] && {{ echo "<html>ok</html>"; exit 0; }}\n'
+                    "exec sleep 30\n")
+    fake.chmod(0o755)
+    run = check_site._chromium(str(fake), ["--dump-dom", "http://127.0.0.1/"], timeout=1, attempts=3)
+    assert (run.returncode, run.stdout.strip()) == (0, "<html>ok</html>")
+    assert len(calls.read_text().split()) == 2
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\nexec sleep 30\n")
+    hang.chmod(0o755)
+    run = check_site._chromium(str(hang), ["--dump-dom", "http://127.0.0.1/"], timeout=1, attempts=2)
+    assert run.returncode == -9 and "did not finish in 1 s, 2 times" in run.stderr

@@ -382,7 +382,8 @@ def test_attention_page_in_chromium(cache_dir, tmp_path):
             shot.unlink(missing_ok=True)
             dom = check_site._chromium(chromium, [f"--virtual-time-budget={budget}",
                                                   "--run-all-compositor-stages-before-draw", "--window-size=1400,3400",
-                                                  f"--screenshot={shot}", "--dump-dom", url], timeout=180).stdout
+                                                  f"--screenshot={shot}", "--dump-dom", url], timeout=180,
+                                        attempts=1).stdout
             figures = check_site.plotly_figures(dom)
             if len(figures) == 4 and shot.is_file() and shot.stat().st_size > MIN_SCREENSHOT_BYTES:
                 break
