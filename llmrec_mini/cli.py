@@ -45,8 +45,8 @@ def _params(items: list[str]) -> dict:
 def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True, help="synthetic | ml-100k | ml-1m | amazon-<category>")
     p.add_argument("--data-dir", help="folder holding the dataset's original files (real datasets)")
-    p.add_argument("--size", default="default", choices=("tiny", "default", "large"),
-                   help="size of the built-in synthetic data (default: %(default)s)")
+    p.add_argument("--size", default="default", choices=("tiny", "small", "default", "large"),
+                   help="size of the built-in data (default: %(default)s; small: synthetic only)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the synthetic data and of training (default: %(default)s)")
 

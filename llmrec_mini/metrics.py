@@ -10,6 +10,9 @@ With one target per user and its 1-based rank r in the model's ranking of the *w
 averaged over users. Ranks come from a top-K list (`rank_in_topk`), so generative models that only
 produce K items are scored exactly like models that score every item. Whether items already in the
 user's history are excluded from the ranking is decided by the caller (`evaluate.py`, default: excluded).
+
+A ranker is also scored inside the lists a user was shown (`impression_metrics`: click and order AUC,
+NDCG with graded gains), and generated text against references (`text_metrics`).
 """
 from __future__ import annotations
 
@@ -72,6 +75,24 @@ def ranking_metrics(topk: np.ndarray, targets: np.ndarray, ks=(5, 10), n_items: 
 
 
 # ---------------------------------------------------------------------------------------------- generated text
+def impression_metrics(scores, clicks, orders) -> dict:
+    """Ranking inside impression lists (rows): ``c_auc`` = mean per-list AUC of the clicks (lists with
+    both clicked and unclicked items), ``o_auc`` the same for orders, ``ndcg`` = mean NDCG of the list
+    with gains order 2 / click 1 / shown 0 (scikit-learn's ``roc_auc_score`` and ``ndcg_score``)."""
+    from sklearn.metrics import ndcg_score, roc_auc_score
+
+    scores, clicks, orders = (np.asarray(x) for x in (scores, clicks, orders))
+    if scores.shape != clicks.shape or scores.shape != orders.shape or scores.ndim != 2:
+        raise ValueError(f"scores, clicks and orders must be (lists, C) alike, got {scores.shape}, {clicks.shape}, "
+                         f"{orders.shape}")
+    out = {}
+    for name, y in (("c_auc", clicks), ("o_auc", orders)):
+        rows = [r for r in range(len(y)) if 0 < y[r].sum() < y.shape[1]]
+        out[name] = float(np.mean([roc_auc_score(y[r], scores[r]) for r in rows])) if rows else float("nan")
+    out["ndcg"] = float(ndcg_score(clicks.astype(float) + orders, scores)) if scores.shape[1] > 1 else 1.0
+    return out
+
+
 def text_metrics(hypotheses, references, encoder="auto") -> dict:
     """Narrative quality against reference texts (REGEN §5), one hypothesis per reference:
 

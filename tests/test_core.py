@@ -11,7 +11,7 @@ from llmrec_mini.data import Catalog, Dataset, Interactions, from_events, load_d
 from llmrec_mini.data.sequences import leave_one_out, pad_left, time_split, training_windows
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate
-from llmrec_mini.metrics import mrr_at_k, ndcg_at_k, rank_in_topk, ranking_metrics, recall_at_k
+from llmrec_mini.metrics import impression_metrics, mrr_at_k, ndcg_at_k, rank_in_topk, ranking_metrics, recall_at_k
 from llmrec_mini.models import get_model
 
 
@@ -172,3 +172,11 @@ def test_sasrec_beats_popularity_on_default_size():
     sas = evaluate(get_model("sasrec", epochs=8, progress=False).fit(split), split, progress=False)
     assert sas["ndcg@10"].iloc[0] > 1.3 * pop["ndcg@10"].iloc[0]
     assert sas["recall@10"].iloc[0] > pop["recall@10"].iloc[0]
+
+
+def test_impression_metrics_by_hand():
+    # clicks at scores 3 and 1, no click at 2: one of two pairs ordered right; the order (3) beats both
+    # gains (2, 0, 1) in score order: DCG = 2 / log2(2) + 1 / log2(4) = 2.5; ideal 2 + 1 / log2(3)
+    out = impression_metrics([[3.0, 2.0, 1.0]], [[True, False, True]], [[True, False, False]])
+    assert out["c_auc"] == pytest.approx(0.5) and out["o_auc"] == pytest.approx(1.0)
+    assert out["ndcg"] == pytest.approx(2.5 / (2 + 1 / np.log2(3)))

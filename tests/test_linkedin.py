@@ -3,7 +3,6 @@ pooling, InfoNCE with masked duplicates and hard negatives, Matryoshka, exact an
 from __future__ import annotations
 
 import copy
-import json
 import math
 import sys
 
@@ -12,9 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from llmrec_mini.data import load_dataset
-from llmrec_mini.data.sequences import EvalSet, leave_one_out
-from llmrec_mini.data.synthetic import make_synthetic
+from llmrec_mini.data.sequences import EvalSet
 from llmrec_mini.evaluate import evaluate_metrics
 from llmrec_mini.models import get_model
 from llmrec_mini.models import linkedin as L
@@ -25,10 +22,9 @@ QUICK = {"progress": False, "val_users": 200}
 
 
 @pytest.fixture(scope="module")
-def shop():
-    """The built-in shop at 600 users and 200 items, and popularity's score on its test users."""
-    data = make_synthetic("default", n_users=600, n_items=200)
-    split = leave_one_out(data)
+def shop(shop):
+    """The shared 600 x 200 shop (tests/conftest.py), and popularity's score on its test users."""
+    data, split = shop
     pop = evaluate_metrics(get_model("popularity").fit(split), split.test, ks=(10,))
     return data, split, pop
 
@@ -57,20 +53,10 @@ def test_linkedin_beats_popularity_on_held_out_users(shop, trained):
     assert res["recall@10"] > 1.6 * pop["recall@10"]
 
 
-def test_cli_evaluate_linkedin_beats_popularity(capsys):
-    from llmrec_mini.cli import main
-    from llmrec_mini.evaluate import evaluate
-
-    assert main(["evaluate", "--model", "linkedin", "--dataset", "synthetic", "--size", "tiny", "--epochs", "5",
-                 "--json"]) == 0
-    row = json.loads(capsys.readouterr().out)[0]
-    split = leave_one_out(load_dataset("synthetic", size="tiny"))
-    pop = evaluate(get_model("popularity").fit(split), split, progress=False)
-    print(f"\nCLI linkedin ndcg@10 {row['ndcg@10']:.4f} recall@10 {row['recall@10']:.4f}; popularity "
-          f"{pop['ndcg@10'].iloc[0]:.4f} / {pop['recall@10'].iloc[0]:.4f}")
+def test_cli_evaluate_linkedin_beats_popularity(cli_vs_popularity):
+    row, pop = cli_vs_popularity("linkedin", "--epochs", "5", size="tiny")
     # measured: linkedin (5 epochs) .253 / .470, popularity .194 / .350 (200 test users)
-    assert row["model"] == "linkedin" and row["users"] == 200
-    assert row["ndcg@10"] > 1.15 * pop["ndcg@10"].iloc[0] and row["recall@10"] > 1.2 * pop["recall@10"].iloc[0]
+    assert row["ndcg@10"] > 1.15 * pop["ndcg@10"] and row["recall@10"] > 1.2 * pop["recall@10"]
 
 
 # ----------------------------------------------------------------------------------------- 1-2. prompts and numbers

@@ -15,8 +15,9 @@ SMALL = dict(d_model=64, n_layers=2, n_heads=4, lm_steps=100, cpt_steps=100, epo
 
 
 @pytest.fixture(scope="module")
-def shop():
-    return enrich(make_synthetic("default", n_users=600, n_items=200, seed=0))
+def shop(shop):
+    """The shared 600 x 200 shop (tests/conftest.py) with its critiques and narratives."""
+    return enrich(shop[0])
 
 
 @pytest.fixture(scope="module")

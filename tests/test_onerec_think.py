@@ -2,16 +2,12 @@
 rollout-beam reward, Think-Ahead."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from llmrec_mini.data import load_dataset
 from llmrec_mini.data.sequences import leave_one_out
 from llmrec_mini.data.synthetic import make_synthetic
-from llmrec_mini.evaluate import evaluate_metrics
 from llmrec_mini.models import get_model
 from llmrec_mini.models.onerec_think import OneRecThink, rollout_beam_reward
 
@@ -19,12 +15,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = dict(d_model=64, n_layers=2, n_heads=4, lm_steps=100, token_warmup_steps=50, cpt_steps=150, epochs=3,
              grpo_steps=6, rationale_beams=3, val_users=50, encoder="hashing", embedding_cache=False, progress=False,
              seed=0)
-
-
-@pytest.fixture(scope="module")
-def shop():
-    data = make_synthetic("default", n_users=600, n_items=200, seed=0)
-    return data, leave_one_out(data)
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +73,6 @@ def test_token_warmup_trains_only_the_new_item_token_rows(shop):
 
 
 # ----------------------------------------------------------------------------------------- quality
-def test_onerec_think_beats_popularity_on_held_out_users(shop, trained):
-    data, split = shop
-    test = split.test.subset(200, seed=0)
-    pop = evaluate_metrics(get_model("popularity").fit(split, data.catalog), test, ks=(10,))
-    got = evaluate_metrics(trained, test, ks=(10,))
-    print(f"\nOneRec-Think {got}\npopularity {pop}\nGRPO rewards {trained.rewards}")
-    assert got["recall@10"] >= pop["recall@10"] + 0.10 and got["ndcg@10"] >= pop["ndcg@10"] + 0.05
-    assert set(trained.stage_results) == {"lm", "warmup", "alignment", "grpo"} and len(trained.rewards) == 6
-
-
 def test_rationales_are_followed_by_real_distinct_unseen_items(shop, trained):
     data, split = shop
     hist = split.test.histories[:40]
@@ -137,17 +117,17 @@ def test_think_ahead_completion_keeps_the_precomputed_prefix(shop, trained):
 
 
 # ----------------------------------------------------------------------------------------- the CLI, checkpoints, inputs
-def test_cli_evaluates_onerec_think():
-    """The CLI trains and evaluates it (tiny preset, built-in tiny shop): every top-10 beam is a real item.
-    (Beating popularity is checked on the 600-user shop above: on the 200-user tiny shop and a test-sized
-    budget OneRec-Think only ties popularity, Recall@10 0.36 against 0.35 at 8 epochs.)"""
-    out = subprocess.run([sys.executable, "-m", "llmrec_mini.cli", "evaluate", "--model", "onerec_think", "--preset",
-                          "tiny", "--dataset", "synthetic", "--size", "tiny", "--json"], capture_output=True, text=True,
-                         timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    got = json.loads(out.stdout)[0]
-    assert got["model"] == "onerec_think" and got["users"] == 200 and got["invalid@10"] == 0.0
-    assert got["recall@10"] >= got["recall@5"] > 0
+def test_cli_evaluate_onerec_think_beats_popularity(shop, trained, tmp_path, cli_vs_popularity):
+    """OneRec-Think beats popularity on held-out users, evaluated by `llmrec-mini evaluate --checkpoint` on the
+    model trained above (every stage ran): the CLI's data (`--size small`) is the test shop, so the CLI
+    evaluates that model on all 600 test users."""
+    assert set(trained.stage_results) == {"lm", "warmup", "alignment", "grpo"} and len(trained.rewards) == 6
+    data, _ = shop
+    cli_data = load_dataset("synthetic", size="small")
+    assert all(np.array_equal(a, b) for a, b in zip(data.interactions.sequences, cli_data.interactions.sequences))
+    row, pop = cli_vs_popularity("onerec_think", "--checkpoint", str(trained.save(tmp_path / "ort")), size="small")
+    assert row["invalid@10"] == 0.0
+    assert row["recall@10"] >= pop["recall@10"] + 0.08 and row["ndcg@10"] >= pop["ndcg@10"] + 0.04
 
 
 def test_a_checkpoint_reasons_the_same_way(shop, trained, tmp_path):

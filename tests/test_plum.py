@@ -18,12 +18,6 @@ SMALL = dict(d_model=64, n_layers=2, n_heads=4, lm_steps=100, cpt_steps=100, epo
 
 
 @pytest.fixture(scope="module")
-def shop():
-    data = make_synthetic("default", n_users=600, n_items=200, seed=0)
-    return data, leave_one_out(data)
-
-
-@pytest.fixture(scope="module")
 def trained(shop):
     data, split = shop
     return get_model("plum", **SMALL).fit(split, data.catalog)

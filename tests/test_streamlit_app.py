@@ -179,8 +179,6 @@ def verdict(at, about: str) -> set[str]:
 def test_attention_masks_page(app):
     import inspect
 
-    import numpy as np
-
     from llmrec_mini import attention
 
     at = app.switch_page("app_pages/attention.py").run()

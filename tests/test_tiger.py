@@ -239,8 +239,6 @@ def test_trie_constraint_matches_prefix_allowed_tokens_fn(seed, n_items, levels,
 @given(seed=st.integers(0, 10_000), n_items=st.integers(5, 40), k=st.integers(1, 12),
        exclude_seen=st.booleans(), with_users=st.booleans())
 def test_trie_decoding_returns_only_valid_distinct_items(seed, n_items, k, exclude_seen, with_users):
-    import torch
-
     rng = np.random.default_rng(seed)
     sids = build_semantic_ids(rng.standard_normal((n_items, 8)), method="random", levels=2, codebook_size=4,
                               seed=seed, progress=False)

@@ -101,6 +101,8 @@ class SyntheticConfig:
 
 SIZES = {
     "tiny": SyntheticConfig(n_users=200, n_items=150, n_departments=3, brands_per_department=3, mean_length=10.0),
+    # the shop most model tests train on: enough users for a generative model to beat popularity in a minute
+    "small": SyntheticConfig(n_users=600, n_items=200),
     "default": SyntheticConfig(),
     "large": SyntheticConfig(n_users=20000, n_items=8000, n_departments=6, brands_per_department=8, mean_length=18.0),
 }

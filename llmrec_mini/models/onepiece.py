@@ -57,6 +57,7 @@ from ..attention import bidirectional, block_causal, causal, softmax_attention
 from ..config import Settings
 from ..data.search_log import SIGNALS, SearchLog, price_tiers, query_anchors, query_counts, training_anchors
 from ..data.sequences import pad_left
+from ..metrics import impression_metrics
 from .base import Recommender, TorchRecommender
 from .contract import Capabilities
 
@@ -116,24 +117,6 @@ def task_of_blocks(mode: str, steps: int, supervision: str = "progressive") -> l
     chain = CHAINS[mode]
     tasks = [chain[max(0, len(chain) - 1 - (steps - k))] for k in range(steps + 1)]
     return tasks if supervision == "progressive" else [None] * steps + [tasks[-1]]
-
-
-def impression_metrics(scores, clicks, orders) -> dict:
-    """Ranking inside impression lists (rows): ``c_auc`` = mean per-list AUC of the clicks (lists with
-    both clicked and unclicked items), ``o_auc`` the same for orders, ``ndcg`` = mean NDCG of the list
-    with gains order 2 / click 1 / shown 0 (scikit-learn's ``roc_auc_score`` and ``ndcg_score``)."""
-    from sklearn.metrics import ndcg_score, roc_auc_score
-
-    scores, clicks, orders = (np.asarray(x) for x in (scores, clicks, orders))
-    if scores.shape != clicks.shape or scores.shape != orders.shape or scores.ndim != 2:
-        raise ValueError(f"scores, clicks and orders must be (lists, C) alike, got {scores.shape}, {clicks.shape}, "
-                         f"{orders.shape}")
-    out = {}
-    for name, y in (("c_auc", clicks), ("o_auc", orders)):
-        rows = [r for r in range(len(y)) if 0 < y[r].sum() < y.shape[1]]
-        out[name] = float(np.mean([roc_auc_score(y[r], scores[r]) for r in rows])) if rows else float("nan")
-    out["ndcg"] = float(ndcg_score(clicks.astype(float) + orders, scores)) if scores.shape[1] > 1 else 1.0
-    return out
 
 
 def _module(n_items: int, n_users: int, item_category: np.ndarray, item_words: np.ndarray, query_words: np.ndarray,

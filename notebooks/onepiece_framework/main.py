@@ -60,9 +60,9 @@ from llmrec_mini import viz
 from llmrec_mini.data.search_log import make_search_log
 from llmrec_mini.data.synthetic import make_synthetic
 from llmrec_mini.evaluate import evaluate_metrics
-from llmrec_mini.metrics import rank_in_topk
+from llmrec_mini.metrics import impression_metrics, rank_in_topk
 from llmrec_mini.models import get_model
-from llmrec_mini.models.onepiece import OnePiece, QueryPopularity, impression_metrics
+from llmrec_mini.models.onepiece import OnePiece, QueryPopularity
 from llmrec_mini.notes import minutes, say
 from llmrec_mini.utils import set_seed
 
