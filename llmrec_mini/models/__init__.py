@@ -23,6 +23,7 @@ MODELS = {
     "linkedin": "llmrec_mini.models.linkedin:LinkedInRetrieval",
     "onepiece": "llmrec_mini.models.onepiece:OnePiece",
     "onerec_think": "llmrec_mini.models.onerec_think:OneRecThink",
+    "sasrec-adaptive": "llmrec_mini.models.adaptive_user_layers:AdaptiveSASRec",
 }
 
 

@@ -122,9 +122,12 @@ def _module(n_items: int, c: SASRecConfig):
         def item_logits(self, h):  # (..., D) -> (..., n_items): r = h . E_i for real items
             return h @ self.items.weight[1:].T
 
-        def forward(self, tokens, targets=None, extra=None):
-            """Hidden states, or with next-item ``targets`` (token ids, 0 = none) the training loss."""
+        def forward(self, tokens, targets=None, extra=None, adapt=None):
+            """Hidden states, or with next-item ``targets`` (token ids, 0 = none) the training loss;
+            ``adapt`` (B, L, D) -> (B, L, D) changes the states first (adaptive user layers)."""
             h = self.encode(tokens, extra)
+            if adapt is not None:
+                h = adapt(h)
             if targets is None:
                 return h
             keep = targets != PAD
