@@ -5,6 +5,7 @@
     llmrec-mini train --model tiger --preset cpu --dataset amazon-beauty --data-dir ../shared/data/amazon2014-beauty/raw
     llmrec-mini evaluate --model sasrec --dataset synthetic --checkpoint runs/sasrec --json
     llmrec-mini bench amazon-beauty --data-root ../shared/data --json
+    llmrec-mini compare --dataset synthetic --size tiny --models popularity sasrec --json
     llmrec-mini models
     llmrec-mini playground
 
@@ -151,6 +152,23 @@ def cmd_bench(args) -> None:
     print(json.dumps(results, indent=2) if args.json else "\n\n".join(to_markdown(r) for r in results))
 
 
+def cmd_compare(args) -> None:
+    from .compare import check_models, compare
+
+    models = check_models(args.models)  # before loading data: a bad name fails at once
+    if args.max_users is not None and args.max_users < 1:
+        raise ValueError(f"--max-users must be a positive integer, got {args.max_users}")
+    dataset, split = _load(args)
+    table = compare(split, dataset.catalog, models=models, quick=args.quick, max_users=args.max_users,
+                    seed=args.seed, progress=not args.json)
+    if args.json:
+        rows = table.reset_index().to_dict(orient="records")  # NaN (no invalid IDs) becomes null
+        print(json.dumps([{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows],
+                         indent=2))
+    else:
+        _print_table(table, False)
+
+
 def cmd_models(args) -> None:
     from .models import MODELS, model_class
 
@@ -208,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-write", action="store_true", help="do not update docs/")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.set_defaults(func=cmd_bench)
+    cmp = sub.add_parser("compare", help="train every candidate generator (or --models) and compare quality and cost")
+    _dataset_args(cmp)
+    cmp.add_argument("--models", nargs="+", help="candidate generators to compare (default: all of them)")
+    cmp.add_argument("--quick", action="store_true", help="the models' tiny presets only (seconds per model)")
+    cmp.add_argument("--max-users", type=int, help="evaluate on a random subset of this many test users")
+    cmp.add_argument("--json", action="store_true", help="machine-readable output (a list of rows), no progress")
+    cmp.set_defaults(func=cmd_compare)
     models = sub.add_parser("models", help="list the models, what each is, and its presets")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(func=cmd_models)

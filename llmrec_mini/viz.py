@@ -830,3 +830,87 @@ def segmented_mask_figure(mask, segments, labels: Sequence[str] | None = None, t
                       yaxis=dict(title=dict(text="query", standoff=30), autorange="reversed", type="category",
                                  scaleanchor="x", tickfont=dict(size=7)))
     return fig
+
+
+# --------------------------------------------------------------------------------------------- architectures
+def mask_grid_figure(masks: dict, cols: int = 3, title: str = "Attention masks"):
+    """Several boolean masks (True = may attend; `attention` builders) side by side, one panel per
+    ``{caption: (N, N) mask}`` entry: row = query, column = key, dark = may attend."""
+    from plotly.subplots import make_subplots
+
+    go = _go()
+    if not masks:
+        raise ValueError("masks is empty: pass {caption: (N, N) bool mask}")
+    cols = max(1, min(int(cols), len(masks)))
+    rows = -(-len(masks) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_esc(k) for k in masks], horizontal_spacing=0.06,
+                        vertical_spacing=0.12)
+    for idx, (name, mask) in enumerate(masks.items()):
+        m = _as_numpy(mask).astype(bool)
+        if m.ndim != 2:
+            raise ValueError(f"mask {name!r} must be 2-D, got shape {m.shape}")
+        r, c = divmod(idx, cols)
+        fig.add_trace(go.Heatmap(z=m.astype(int), zmin=0, zmax=1, colorscale=[[0, "#f1f1f1"], [1, "#3b5bdb"]],
+                                 showscale=False, xgap=1, ygap=1,
+                                 hovertemplate="query %{y} -> key %{x}: %{z}<extra>" + _esc(name) + "</extra>"),
+                      row=r + 1, col=c + 1)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{idx + 1 if idx else ''}", showticklabels=False,
+                         row=r + 1, col=c + 1)
+        fig.update_xaxes(showticklabels=False, row=r + 1, col=c + 1)
+    fig.update_layout(title=title, height=40 + 260 * rows, width=min(900, 280 * cols), margin=dict(t=80, l=20, r=20))
+    return fig
+
+
+def scaling_lines_figure(rows, x: str, panels: dict, group: str, title: str | None = None, log: bool = True,
+                         x_title: str | None = None):
+    """One panel per ``{column: axis title}`` of ``panels``, a line per value of ``group`` against ``x``
+    (log-log by default; ``x_title`` names the x axis, default ``x``): e.g. prefill time, decode time
+    and KV cache against the sequence length."""
+    from plotly.subplots import make_subplots
+
+    go = _go()
+    records = _records(rows)
+    if not records or not panels:
+        raise ValueError("need rows and at least one panel")
+    groups = list(dict.fromkeys(r[group] for r in records))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels.values()))
+    for j, col in enumerate(panels):
+        for g_i, g in enumerate(groups):
+            pts = sorted((r[x], r[col]) for r in records if r[group] == g and r.get(col) is not None)
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=_esc(g), legendgroup=str(g),
+                                     showlegend=j == 0, line=dict(color=_PALETTE[g_i % len(_PALETTE)])),
+                          row=1, col=j + 1)
+        fig.update_xaxes(title=x_title or x, type="log" if log else "linear", row=1, col=j + 1)
+        fig.update_yaxes(type="log" if log else "linear", row=1, col=j + 1)
+    fig.update_layout(title=title, height=380, width=min(1000, 340 * len(panels)), margin=dict(t=80))
+    return fig
+
+
+# --------------------------------------------------------------------------------------------- comparing models
+def quality_cost_figure(table, quality: str = "ndcg@10", cost: str = "latency_ms", size: str | None = "train_s",
+                        title: str | None = None, log_x: bool = True):
+    """One point per model (a `compare.compare` table): ``quality`` against ``cost`` (log axis by default),
+    the marker area growing with ``size`` (e.g. training seconds; None: equal markers)."""
+    go = _go()
+    rows = _records(table)
+    key = "model" if "model" in rows[0] else next(iter(rows[0]))
+    for col in (quality, cost) + ((size,) if size else ()):
+        if col not in rows[0]:
+            raise ValueError(f"the table has no column {col!r}; it has {sorted(rows[0])}")
+    xs = np.array([float(r[cost]) for r in rows])
+    if log_x and (xs <= 0).any():
+        xs = np.maximum(xs, xs[xs > 0].min() / 2 if (xs > 0).any() else 1e-3)  # zero cost on a log axis
+    s = np.array([float(r[size]) for r in rows]) if size else np.ones(len(rows))
+    marker = 10 + 30 * np.sqrt(s / s.max()) if s.max() > 0 else np.full(len(rows), 12.0)
+    hover = [f"{_esc(r[key])}<br>{quality} {float(r[quality]):.4f}<br>{cost} {float(r[cost]):.3g}"
+             + (f"<br>{size} {float(r[size]):.3g}" if size else "") for r in rows]
+    fig = go.Figure(go.Scatter(x=xs, y=[float(r[quality]) for r in rows], mode="markers+text",
+                               text=[_esc(r[key]) for r in rows], textposition="top center", hovertext=hover,
+                               hoverinfo="text", marker=dict(size=marker, color=_PALETTE[0], opacity=0.7)))
+    fig.update_layout(title=title or f"{quality} against {cost}" + (f" (marker area: {size})" if size else ""),
+                      height=440, xaxis=dict(title=cost, type="log" if log_x else "linear"),
+                      yaxis=dict(title=quality), margin=dict(t=60))
+    return fig

@@ -68,6 +68,7 @@ class Recommender:
     name = "base"
     description = ""  # one line, shown by `llmrec-mini models`
     capabilities = Capabilities()
+    generates_candidates: bool = True  # retrieves from the whole catalog; False: a ranker of a given candidate set
     decode_options: dict = {}  # recommend() keyword -> default
     presets: dict = {}  # name -> flat settings; trainable models have "tiny" (seconds, for tests)
     published: tuple = ()  # contract.Published rows

@@ -96,6 +96,7 @@ class TargetAttention(HistoryRecommender):
     name = "target-attention"
     description = "target attention (DIN/HSTU): every candidate attends over the user's whole history, O(C N d)"
     Config = TargetAttentionConfig
+    generates_candidates = False  # a ranking-stage model: its cost is per candidate of a given set
     train_defaults = {"epochs": 20, "lr": 3e-3, "batch_size": 8, "patience": 4, "val_users": 500,
                       "schedule": "cosine"}
     presets = {

@@ -611,6 +611,7 @@ class VISTA(HistoryRecommender):
     description = ("VISTA: k virtual seeds summarise the whole history by quasi-linear attention; "
                    "candidates attend only to the cached summaries")
     Config = VISTAConfig
+    generates_candidates = False  # a ranking-stage model: its cost is per candidate of a given set
     # batch_size counts users: each brings up to targets_per_user targets, read in one pass over its history
     train_defaults = {"epochs": 20, "lr": 3e-3, "batch_size": 32, "patience": 4, "val_users": 500,
                       "schedule": "cosine"}
