@@ -193,3 +193,44 @@ say("The narrator trained in {took} (loss {l0:.2f} to {l1:.2f}). Against the ref
     r0=scores.iloc[0]["rouge_l"], s0=scores.iloc[0]["similarity"], r1=scores.iloc[1]["rouge_l"],
     s1=scores.iloc[1]["similarity"], hit=float(np.mean(top == sample.targets)), r2=scores.iloc[2]["rouge_l"],
     s2=scores.iloc[2]["similarity"], total=minutes(time.perf_counter() - start))
+
+# %% [markdown]
+# ## Summary
+#
+# - FLARE adds a frozen text encoder's view of each item to its learned ID embedding, and an
+#   auxiliary contrastive loss keeps the two views close (`llmrec_mini.models.flare`).
+# - The comparison with SASRec on IDs alone, and with the alignment loss switched off, isolates what
+#   the text and the loss each bring.
+# - Critiques are written knowing the next item, so they leak it: a model fed critiques must always
+#   be scored without them too.
+# - In REGEN's hybrid, FLARE chooses the item and a separate narrator (`llmrec_mini.regen.Narrator`)
+#   explains it; explaining a random item is the floor the narrator must clear.
+#
+# ## Exercises
+#
+# 1. Sweep `lambda_align` in `get_model("flare", lambda_align=..., ...)` over zero, the page's value
+#    and a much larger one: does NDCG@10 keep rising with alignment, or does a strong pull towards
+#    the text view cost accuracy?
+# 2. Lower `d_model` or `epochs` in `TRAIN` and compare FLARE with SASRec on IDs alone: is the text
+#    view worth more when the ID embeddings are trained less?
+# 3. Shuffle `critiques` across test users and score `runs["FLARE + critiques"]` with
+#    `evaluate_metrics(..., per_row={"critiques": shuffled})`: how much of the gain survives when the
+#    critique no longer belongs to the user's target?
+# 4. Raise `NARRATOR["steps"]` and compare the narrator's ROUGE-L and similarity for the true item,
+#    FLARE's top item and a random item: does the gap between true and random widen?
+
+# %% [markdown] tags=["static-numbers"]
+# ## References
+#
+# - Hebert et al. *FLARE: Fusing Language Models and Collaborative Architectures for Recommender
+#   Enhancement.* arXiv:2409.11699, 2024.
+# - Su, Sayana, Pham et al. *REGEN: A Dataset and Benchmarks with Natural Language Critiques and
+#   Narratives.* arXiv:2503.11924, 2025.
+# - Kang and McAuley. *Self-Attentive Sequential Recommendation* (SASRec). ICDM 2018,
+#   arXiv:1808.09781.
+# - Sun et al. *BERT4Rec: Sequential Recommendation with Bidirectional Encoder Representations from
+#   Transformer.* CIKM 2019, arXiv:1904.06690.
+# - Xue et al. *mT5: A Massively Multilingual Pre-trained Text-to-Text Transformer.* NAACL 2021,
+#   arXiv:2010.11934 (FLARE's text encoder).
+# - Jaegle et al. *Perceiver: General Perception with Iterative Attention.* ICML 2021,
+#   arXiv:2103.03206 (the resampler of text embeddings).

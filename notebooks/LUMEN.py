@@ -174,3 +174,40 @@ say("With the true item, LUMEN's narratives score BLEU {b:.1f}, ROUGE-L {rl:.3f}
 # [PLUM](plum/main.md): IDs that carry meaning, a trie (or a low invalid rate) at decoding, and
 # enough behaviour data in training. `USE_SMOLLM2 = True` above runs the same page with
 # SmolLM2-135M and LoRA.
+
+# %% [markdown]
+# ## Summary
+#
+# - LUMEN is one language model whose vocabulary holds words and semantic-ID tokens: it writes
+#   `<item> SID </item>` and then the narrative in one pass (`llmrec_mini.models.lumen`).
+# - It reuses PLUM's machinery: semantic IDs, a tiny Llama pre-trained on item text, and continued
+#   pre-training on SID sentences.
+# - Retrieval quality is measured with Recall/NDCG@10 with and without critiques, against
+#   popularity; decoding without the trie shows how often the model writes IDs that name no item.
+# - The narrative is scored against reference reasons, and against a narrative for a random item,
+#   which is the floor any narrator must clear.
+#
+# ## Exercises
+#
+# 1. Set `USE_SMOLLM2 = True` in the parameters cell (SmolLM2-135M with LoRA, through
+#    `get_model("lumen", lm="smollm2", ...)`) and compare Recall@10 and the narrative scores with the
+#    tiny Llama: where does pre-training help, the item or the text?
+# 2. Change `levels` and `codebook_size` in `LUMEN` and record Recall@10, NDCG@10 and the share of
+#    generated IDs that name no item when decoding without the trie.
+# 3. Set `cpt_steps=0` in `LUMEN` (no continued pre-training): how much of LUMEN's retrieval quality
+#    does the SID-sentence stage carry?
+# 4. Compare `num_beams` values for the item part: does a wider beam raise Recall@10, and what does
+#    it cost in decoding time?
+
+# %% [markdown] tags=["static-numbers"]
+# ## References
+#
+# - Su, Sayana, Pham et al. *REGEN: A Dataset and Benchmarks with Natural Language Critiques and
+#   Narratives* (LUMEN is its unified architecture). arXiv:2503.11924, 2025.
+# - Rajput et al. *Recommender Systems with Generative Retrieval* (TIGER). NeurIPS 2023,
+#   arXiv:2305.05065.
+# - He et al. *PLUM: Adapting Pre-trained Language Models for Industrial-scale Generative
+#   Recommendations.* arXiv:2510.07784, 2025.
+# - Hu et al. *LoRA: Low-Rank Adaptation of Large Language Models.* ICLR 2022, arXiv:2106.09685.
+# - Allal et al. *SmolLM2: When Smol Goes Big -- Data-Centric Training of a Small Language Model.*
+#   arXiv:2502.02737, 2025.

@@ -447,6 +447,19 @@ say("The whole page ran in {took} (SASRec's training {tr}, the dialogues of the 
 # - **Evaluation hygiene.** Remove targets already mentioned (the repeated-item shortcut), report
 #   SR@T together with the average turns, and never score an interactive policy on static logs alone.
 #
+# ## Summary
+#
+# - A dialogue recommender alternates between asking and recommending, and keeps a belief state: the
+#   items still consistent with everything the shopper said (`llmrec_mini.dialogue.BeliefState`).
+# - Free text becomes constraints through `llmrec_mini.dialogue.parse_utterance`; critiques such as
+#   "cheaper" or "not that brand" prune the belief state like answers do.
+# - The policy is the hard part: the max-entropy rule, a random baseline and a REINFORCE policy
+#   trade the cost of a question against the chance of a hit, and a simulated user with a hidden
+#   target makes them comparable.
+# - A less cooperative simulated user, who answers some questions with "I don't mind", makes
+#   questions cost turns without information: a policy must be evaluated under more than one user
+#   model.
+#
 # ## Exercises
 #
 # 1. Set `weighting="scores"` in `llmrec_mini.dialogue.MaxEntropyPolicy`, so candidates the

@@ -470,6 +470,19 @@ say("On the shop's catalog of {n} items, embedding the catalog took {cat:.2f} s 
 #   LoRA adapters and trainable field-token rows: the same code, a real pre-trained LLM, and minutes
 #   per step of training on a CPU.
 #
+# ## Summary
+#
+# - One causal LM serves as both towers of a dual encoder: member and post are written as prompts,
+#   mean-pooled hidden states are the embeddings, and cosine similarity retrieves
+#   (`llmrec_mini.models.linkedin`).
+# - How the prompt is written matters: field tokens and numbers as percentile tokens give the model
+#   structure that raw digits do not.
+# - The training objective (InfoNCE with in-batch and hard negatives versus BCE) and the pooling
+#   (mean versus last token) are the ablations to remember; the page runs them on held-out users
+#   against popularity.
+# - Matryoshka training makes prefixes of the embedding usable on their own, and an HNSW index
+#   trades a little recall against exact kNN for much lower latency.
+#
 # ## Exercises
 #
 # 1. Set `pooling="last"` *and* `max_history=10`: does last-token pooling lose more with longer prompts?

@@ -285,5 +285,49 @@ print("unified         :", lumen.respond(h, crit))
 # hybrid (a recommender chooses, a language model explains), which the unified model trades for
 # one set of weights and one decoding pass.
 
+# %% [markdown]
+# ## Summary
+#
+# - REGEN turns a purchase log into a conversational dataset: critiques between similar purchases
+#   and narratives beside each purchase (`llmrec_mini.regen`).
+# - The task is jointly generative: the next item and a narrative about it, from the history and an
+#   optional critique.
+# - The hybrid (FLARE chooses, a separate narrator explains) and the unified model (LUMEN writes the
+#   ID and then the narrative) are trained on the same split and compared with and without
+#   critiques.
+# - A critique can leak the target, so results must be reported with and without it; template
+#   narratives flatter overlap metrics such as BLEU and ROUGE-L.
+#
+# ## Exercises
+#
+# 1. In the parameters cell, set `lambda_align=0.0` in `FLARE` (the keyword arguments of
+#    `get_model("flare", ...)`) and compare the hybrid's NDCG@10 with and without the critique: does
+#    the critique still help when the item's text and ID views are not pulled together?
+# 2. Raise `NARRATOR["steps"]` and compare the hybrid's BLEU, ROUGE-L and embedding similarity with
+#    LUMEN's narratives: which half of the hybrid limits its narratives, the item or the narrator?
+# 3. Change LUMEN's `codebook_size` or `levels` and watch Recall@10 and the narrative scores
+#    together: does an ID that is easier to generate also make the narrative better?
+# 4. Repeat "One request, both ways" for several held-out users whose critique asks for something
+#    cheaper, and compare the prices in `catalog` of the critiqued item, the hybrid's item and
+#    LUMEN's item: which architecture honours the critique more often?
+# 5. Run the page with `LLMREC_FULL=1` (the larger shop and longer training): which of the
+#    comparisons above keep their direction?
+
+# %% [markdown] tags=["static-numbers"]
+# ## References
+#
+# - Su, Sayana, Pham et al. *REGEN: A Dataset and Benchmarks with Natural Language Critiques and
+#   Narratives.* arXiv:2503.11924, 2025.
+# - Hebert et al. *FLARE: Fusing Language Models and Collaborative Architectures for Recommender
+#   Enhancement.* arXiv:2409.11699, 2024.
+# - Rajput et al. *Recommender Systems with Generative Retrieval* (TIGER, semantic IDs). NeurIPS
+#   2023, arXiv:2305.05065.
+# - He et al. *PLUM: Adapting Pre-trained Language Models for Industrial-scale Generative
+#   Recommendations.* arXiv:2510.07784, 2025.
+# - Sun et al. *BERT4Rec: Sequential Recommendation with Bidirectional Encoder Representations from
+#   Transformer.* CIKM 2019, arXiv:1904.06690 (FLARE's backbone).
+# - Gemma Team. *Gemma: Open Models Based on Gemini Research and Technology.* arXiv:2403.08295, 2024
+#   (the paper's narrator).
+
 # %% tags=["hide-input"]
 say("This page ran in {took}.", took=minutes(time.perf_counter() - start))

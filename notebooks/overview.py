@@ -524,6 +524,17 @@ say("On {users:,} test users and {items:,} items, popularity reaches Recall@10 =
 #   negatives) can reorder models, so this site always ranks the full catalog. Numbers on the
 #   built-in data will not match the papers: they show *relative* behaviour at CPU scale.
 #
+# ## Summary
+#
+# - An LLM can sit in four places of a recommender: feature and item encoder, scorer or ranker,
+#   generator of item IDs, and conversational controller.
+# - Every page solves the same task: from a user's history, return a top-$K$ list, evaluated on
+#   held-out users with Recall@K and NDCG@K.
+# - The built-in shop (`llmrec_mini.data.synthetic.make_synthetic`) gives every method the same
+#   items with text, categories, brands and prices.
+# - Popularity and SASRec are the two baselines every later page must beat; a method that does not
+#   beat popularity has not learned from users.
+#
 # ## Exercises
 #
 # 1. Train SASRec with `loss="bce"` (one sampled negative per position) instead of `"ce"`.

@@ -584,6 +584,17 @@ else:
 #   $N \times N$ matrix, though not its quadratic time; secondary descriptions of VISTA mention
 #   fused (Triton) kernels for QLA as well.
 #
+# ## Summary
+#
+# - A ranking model that reads history and candidates in one sequence needs two things at once: cost
+#   that does not grow quadratically with the history, and candidates that never see each other.
+# - Linear attention reorders the products to drop the $N \times N$ matrix but cannot apply an
+#   arbitrary mask.
+# - Quasi-linear attention reads one $d \times d$ summary of the history and adds a diagonal term
+#   $\Delta$ per candidate, so each candidate sees the history and itself only.
+# - The page checks the absence of candidate leakage and measures the cost as the history grows,
+#   against softmax attention.
+#
 # ## Exercises
 #
 # 1. Set `phi1="identity"` and `phi2="identity"` and compare the output scale with SiLU as the

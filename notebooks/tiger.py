@@ -759,6 +759,17 @@ else:
 #   IDs and text together, and generates IDs with the LLM; see also the
 #   [candidate-generation comparison](llm_candidate_generation_approaches.md).
 #
+# ## Summary
+#
+# - Semantic IDs replace atomic item IDs with short tuples of codes learned from item text by
+#   residual quantization, so similar items share prefixes.
+# - The RQ-VAE must be watched for codebook collapse and collisions; an extra token makes every ID
+#   unique.
+# - A sequence-to-sequence Transformer generates the next ID by beam search; a trie keeps generated
+#   IDs valid, without it some IDs name no item.
+# - Against SASRec and popularity, TIGER's distinctive case is cold start: a new item gets an ID
+#   from its text and can be generated before anyone has bought it.
+#
 # ## Exercises
 #
 # 1. Set `CODEBOOK = 256` (the paper's size). How many items share a first code now, how does the

@@ -388,6 +388,17 @@ else:
 # - **More layers.** With one QLA layer the seeds need only the running state, so a stream is read
 #   once; a second layer needs the first layer's outputs at every history position, a second pass.
 #
+# ## Summary
+#
+# - Target attention costs grow with both candidates and history length; VISTA summarises the whole
+#   history into $k$ vectors once, offline, with quasi-linear attention, and caches them.
+# - At serving time each candidate attends only to the cached summaries, so the cost of a request no
+#   longer depends on the history length.
+# - A reconstruction loss keeps the summaries informative, and staleness of the cache is the price
+#   of computing them offline.
+# - The page compares VISTA with full target attention, SASRec and popularity on long histories,
+#   measures the cost per request, and summarises a stream in bounded memory.
+#
 # ## Exercises
 #
 # 1. Set `recon_weight=0` and retrain VISTA: how do the validation curve and the test metrics move?

@@ -345,3 +345,46 @@ def test_runner_stamps_sizes_reports_progress_and_skips_up_to_date_notes(scratch
     assert notelib.is_up_to_date(note, out, full=True) and not notelib.is_up_to_date(note, out)
     with pytest.raises(SystemExit):
         execute_notes.main(["tiger", "--smoke", "--full"])
+
+
+def _level2_sections(note) -> list[tuple[str, str]]:
+    """(heading, body) for every level-2 Markdown heading of a note's .py, in order; the body is the
+    Markdown that follows the heading up to the next level-1/2 heading (code cells end nothing)."""
+    import jupytext
+
+    sections: list[list[str]] = []
+    for cell in jupytext.read(note.py).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            m = re.match(r"^(#{1,2})\s+(.*?)\s*$", line)
+            if m and len(m.group(1)) == 2:
+                sections.append([m.group(2), ""])
+            elif m:  # a level-1 heading closes the current section
+                sections.append(["", ""])
+            elif sections:
+                sections[-1][1] += line + "\n"
+    return [(h, b) for h, b in sections if h]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_note_ends_with_summary_exercises_references(page):
+    note = notelib.discover_notes([page])[0]
+    sections = _level2_sections(note)
+    assert [h for h, _ in sections[-3:]] == ["Summary", "Exercises", "References"], (
+        f"{notelib._rel(note.py)}: the last level-2 headings must be Summary, Exercises, References; "
+        f"found {[h for h, _ in sections[-3:]]}")
+    for heading, body in sections[-3:]:
+        items = [ln for ln in body.splitlines() if re.match(r"^\s*(?:[-*]|\d+[.)])\s+\S", ln)]
+        assert items, f"{notelib._rel(note.py)}: the '## {heading}' section has no list items"
+
+
+def test_level2_sections_parser(tmp_path, monkeypatch):
+    """The parser behind the ending test: headings split across cells, level-1 and level-3 headings."""
+    py = tmp_path / "n.py"
+    py.write_text("# %% [markdown]\n# # Title\n#\n# ## A\n# text a\n\n# %%\nx = 1\n\n"
+                  "# %% [markdown]\n# more a\n# ### sub\n# ## Summary\n# - one\n# ## Exercises\n\n"
+                  "# %% [markdown]\n# ## References\n# - ref\n")
+    note = type("N", (), {"py": py})()
+    assert _level2_sections(note) == [("A", "text a\nmore a\n### sub\n"), ("Summary", "- one\n"),
+                                      ("Exercises", ""), ("References", "- ref\n")]

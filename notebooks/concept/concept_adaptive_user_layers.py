@@ -293,6 +293,20 @@ say("With {nl} layers of width {d}, one rank-{r} user adapter is {n:,} numbers (
 # | PEPNet (arXiv 2302.01115) | Kuaishou, gates in (0, 2) on embeddings and towers | more than 1% online gains, 300M+ daily users |
 
 # %% [markdown]
+# ## Summary
+#
+# - An adaptive user layer keeps one shared network and adds a small per-user change $\phi_u$; the
+#   five modes of `llmrec_mini.models.adaptive_user_layers.UserAdaptiveLinear` differ in how that
+#   change is parameterised and what it costs per user.
+# - The modes plug into SASRec behind one interface (`sasrec-adaptive`), so the comparison with the
+#   plain backbone isolates the layer itself.
+# - Warm users (seen in training) and cold users (held out entirely) must be reported separately: a
+#   per-user parameter helps only users it was trained for, and cold users fall back to the shared
+#   part.
+# - Every mode starts as the identity of its base layer; the per-user tables (`lora_bank`, `plora`)
+#   cost memory per user, while the modes conditioned on the history (`moe_lora`, `hyper`, `film`)
+#   store nothing per user and serve new users with the same function.
+#
 # ## Exercises
 #
 # 1. Set `user_l2=0` and train `lora_bank` for longer: does warm-user NDCG@10 fall as the bank

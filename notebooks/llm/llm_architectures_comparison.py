@@ -312,6 +312,17 @@ say("At N = {n}, softmax attention takes {s_q:.1f}x the time of quasi-linear att
 #   candidate-isolated masks (HSTU), summaries reused across candidates (VISTA) and caching the
 #   user's history once matter more there than KV-head sharing.
 #
+# ## Summary
+#
+# - Attention variants differ in who sees whom (the mask) and in what serving costs: MQA and GQA
+#   shrink the KV cache by sharing keys and values across heads, a sliding window bounds it.
+# - Parameters, FLOPs and KV-cache sizes can be computed from a `transformers` config with
+#   `llmrec_mini.architectures`, before building anything.
+# - Linear and quasi-linear attention remove the quadratic attention matrix; HSTU's pointwise
+#   attention replaces the softmax, which changes what the scores mean.
+# - Measured CPU times on tiny models show the trends but not the constants of accelerators: memory
+#   traffic, not FLOPs, dominates decoding at scale.
+#
 # ## Exercises
 #
 # 1. Set `GQA_KV_HEADS` to the number of heads and to one: check that the KV-cache column of the table

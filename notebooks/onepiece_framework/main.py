@@ -446,6 +446,17 @@ say("Inside the impression lists, OnePiece ranks clicks at C-AUC {c1:.3f} with a
 # - **Hard negatives.** The paper also mines unexposed items from the top of the retrieved list;
 #   here they are the shown-but-not-clicked items plus random ones.
 #
+# ## Summary
+#
+# - OnePiece brings two habits of LLMs into search retrieval and ranking without a language model:
+#   context engineering (what goes into the input sequence) and block-wise multi-step reasoning.
+# - The token sequence and its reasoning mask (`llmrec_mini.models.onepiece`) decide what each
+#   reasoning block can read.
+# - Training along the feedback chain (shown, clicked, ordered) gives each reasoning step its own
+#   supervision.
+# - The miniature ablations on held-out searches show which piece carries the gain: context,
+#   reasoning steps, or both, against the baselines.
+#
 # ## Exercises
 #
 # 1. Raise `n_anchors` and shrink `max_history`: does the model lean more on the anchors?

@@ -323,6 +323,17 @@ say("On {n} users the offline part takes {off:.1f} ms per user and the online co
 #   clip 0.2 (community report); here small groups and a few steps, with one update per rollout batch.
 # - **Serving.** Think-Ahead moves the rationale offline: the live model only completes the last ID token.
 #
+# ## Summary
+#
+# - OneRec-Think writes a short rationale in text before the item's semantic ID, and is trained in
+#   stages (`llmrec_mini.models.onerec_think`).
+# - Itemic alignment comes first: the new item tokens are warmed up alone, then trained on a mix of
+#   tasks that tie them to words.
+# - Reasoning activation teaches the rationale, and GRPO with the rollout-beam reward reinforces
+#   rationales that lead to the right item.
+# - The ablation adds one stage at a time beside popularity and SASRec, and Think-Ahead splits
+#   decoding into an offline part (the rationale) and a cheap online part.
+#
 # ## Exercises
 #
 # 1. Set `task_mix=(0, 1, 0, 0)`: is the alignment gain the sequential task alone?

@@ -337,6 +337,17 @@ say("Recall@10 / NDCG@10 on {u} test users: PLUM {p:.3f} / {pn:.3f}, TIGER {t:.3
 #   model, with higher CTR on short videos in a live test; a CPU reproduction can show the
 #   mechanics (IDs, CPT, SFT, constrained beams), not that result.
 #
+# ## Summary
+#
+# - PLUM keeps TIGER's semantic IDs and changes the writer: a pre-trained decoder-only LLM whose
+#   vocabulary gains the SID tokens.
+# - SID-v2 fuses two item embeddings, uses multi-resolution codebooks, progressive masking and a
+#   co-occurrence loss, so that IDs reflect behaviour as well as content.
+# - Continued pre-training on behaviour written in SIDs and on metadata sentences teaches the model
+#   what the tokens mean before fine-tuning teaches it to recommend.
+# - The two-by-two ablation (random or LM initialisation, with or without CPT) and the few-shot
+#   probe show what each ingredient contributes; the trie keeps generated IDs valid.
+#
 # ## Exercises
 #
 # 1. Set `USE_SMOLLM2 = True`: the LM init is now a real pre-trained LLM with LoRA adapters. How do

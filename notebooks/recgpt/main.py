@@ -513,6 +513,17 @@ say("Only {g:.1%} of the interests are good, so always saying bad is right {maj:
 # - **Judging.** The paper's judge is itself an LLM, fine-tuned on human labels and checked by
 #   humans; its numbers are agreement with people, ours agreement with future behaviour.
 #
+# ## Summary
+#
+# - RecGPT moves from "items like your clicks" to "what the user wants": an LLM writes interests
+#   from compressed behaviour, a second model turns them into tags, and a third writes explanations.
+# - Tag-aware retrieval (TAR) fetches items for the user and for each tag, and the fusion weight
+#   $\beta$ trades accuracy against category diversity.
+# - Tag balancing caps how many tags a user and a category may get, so that one dominant interest
+#   does not crowd out the others; the judge filters what the models write before it reaches users.
+# - The miniature ablations on held-out users, beside popularity and SASRec, show which stage
+#   contributes; `llmrec_mini.models.recgpt` holds every stage.
+#
 # ## Exercises
 #
 # 1. Set `related_interests=0` and then 3 in `RECGPT`: how do interest coverage and the fused

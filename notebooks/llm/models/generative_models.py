@@ -263,6 +263,18 @@ say("For this user {hit}. Greedy generation {agree} the arg-max of the scores fo
 #   IDs (a few tokens per item, shared prefixes for similar items) are how TIGER and PLUM keep the
 #   vocabulary small.
 #
+# ## Summary
+#
+# - Three Transformer families build this site's recommenders: encoder-decoder (TIGER), decoder-only
+#   (PLUM, LUMEN, OneRec-Think, LinkedIn, SASRec) and bidirectional encoder (OnePiece).
+# - Each family factorises $p(y \mid x)$ differently, and the attention mask is where that
+#   factorisation lives.
+# - Generating an item ID token by token and scoring every item are two ways to use the same
+#   sequence model; the page trains one tiny model of each family on the same item sequences and
+#   measures them against popularity.
+# - Which family fits depends on the output: a long generated answer favours a decoder, a score over
+#   a fixed catalog an encoder.
+#
 # ## Exercises
 #
 # 1. Give the encoder-decoder as many steps as the decoder-only model: how much of the gap is the
