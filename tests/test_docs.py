@@ -652,3 +652,59 @@ def test_knowledge_graph_has_every_kb_page_and_the_relations(backlinks_hook):
     assert len(labels) == len(nodes)
     assert '<a href="../plum/main/">PLUM</a>' in labels and '<a href="../">Home</a>' in labels
     assert "LUMEN (coming)" in labels
+
+
+# ---------------------------------------------------------------------------------------------
+# API reference: mkdocstrings renders each module's docstrings on its code page
+# ---------------------------------------------------------------------------------------------
+def _mkdocstrings_config() -> dict:
+    [plugin] = [p["mkdocstrings"] for p in _config()["plugins"] if isinstance(p, dict) and "mkdocstrings" in p]
+    return plugin
+
+
+def test_code_page_holds_the_api_directive_then_the_source(code_links, package_modules):
+    source = package_modules["llmrec_mini.metrics"]
+    uri = code_links.page_uri("llmrec_mini.metrics", source)
+    page = code_links._module_markdown("llmrec_mini.metrics", source, uri)
+    # the directive alone on its line, after the title and before the listing's heading
+    assert re.findall(r"^::: (.+)$", page, re.M) == ["llmrec_mini.metrics"]
+    assert page.index("# llmrec_mini.metrics\n") < page.index("::: llmrec_mini.metrics") < page.index("## Source")
+    assert page.startswith("---\nsearch:\n  exclude: true\n---\n")  # still out of search
+    assert "[source](#source)" in page  # the "Source" heading's anchor (mkdocs validates it)
+    options = _mkdocstrings_config()["handlers"]["python"]["options"]
+    assert options["docstring_style"] is None, "free-form docstrings: parsed as Markdown only"
+    assert (options["members_order"], options["show_source"], options["heading_level"]) == ("source", False, 2)
+
+
+def test_mkdocstrings_renders_docstrings_on_a_code_page(tmp_path):
+    """A small site with the same hook and mkdocstrings options: the metrics page shows the API."""
+    plugin = _mkdocstrings_config()
+    plugin["handlers"]["python"]["paths"] = [str(ROOT)]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n\nSee `llmrec_mini.metrics.ndcg_at_k`.\n")
+    cfg = {"site_name": "t", "docs_dir": str(docs), "site_dir": str(tmp_path / "site"),
+           "theme": {"name": "material"}, "hooks": [str(DOCS / "hooks" / "code_links.py")],
+           "plugins": [{"mkdocstrings": plugin}], "markdown_extensions": ["toc", "attr_list"]}
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(tmp_path / "mkdocs.yml")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0 and "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    page = (tmp_path / "site" / "code" / "llmrec_mini" / "metrics" / "index.html").read_text(encoding="utf-8")
+    from llmrec_mini import metrics
+
+    ids = re.findall(r'<h2 id="(llmrec_mini\.metrics\.\w+)"', page)
+    public = [n for n, f in vars(metrics).items() if inspect.isfunction(f) and f.__module__ == metrics.__name__
+              and not n.startswith("_")]
+    by_line = sorted(public, key=lambda n: inspect.getsourcelines(getattr(metrics, n))[1])
+    assert ids == [f"llmrec_mini.metrics.{n}" for n in by_line], "one entry per public function, in source order"
+    # the docstrings, rendered: the module's first line and a function's (its inline code as <code>)
+    assert "Ranking metrics over the full catalog, one held-out target per user." in page
+    first = inspect.getdoc(metrics.coverage_at_k).split("(")[0]
+    assert first in page
+    assert page.index('id="llmrec_mini.metrics.rank_in_topk"') < page.index('id="source"') < page.index('id="L-1"')
+    assert "::: llmrec_mini" not in page  # the directive itself never reaches the reader
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    line = inspect.getsourcelines(metrics.ndcg_at_k)[1]
+    assert f'href="code/llmrec_mini/metrics/#L-{line}"' in home  # inline code still links to the source line

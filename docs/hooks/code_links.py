@@ -1,15 +1,19 @@
 """mkdocs hook: pages link to the code they teach.
 
 1. **Code pages.** ``on_files`` walks the package (``pkgutil.walk_packages``) and adds one generated
-   page per module, its source highlighted with line numbers: ``code/llmrec_mini/models/tiger.md``
-   (URL ``code/llmrec_mini/models/tiger/``; a package's page is ``.../<package>/index.md``). Line N
-   of the source carries the anchor ``#L-N``. ``code/index.md`` lists the modules. Module pages stay
-   out of the nav and of search; the index is the nav's "Code" entry.
+   page per module: ``code/llmrec_mini/models/tiger.md`` (URL ``code/llmrec_mini/models/tiger/``; a
+   package's page is ``.../<package>/index.md``). The page begins with the module's API reference,
+   rendered from its docstrings by mkdocstrings (the page holds the directive ``::: <module>``; the
+   options are the ``mkdocstrings`` plugin's in ``mkdocs.yml``; each entry's anchor is its dotted
+   path, e.g. ``#llmrec_mini.models.tiger.TIGER``), followed by the source highlighted with line
+   numbers, line N carrying the anchor ``#L-N``. ``code/index.md`` lists the modules. Module pages
+   stay out of the nav and of search; the index is the nav's "Code" entry.
 2. **Links.** In the final HTML of every page (Markdown pages and rendered notes alike), inline code
    holding a dotted name under ``llmrec_mini`` (a module, a module-level class or function, a method
    ``module.Class.method``, optionally followed by ``()``) becomes a link to its code page, at the first
-   line of the object (``inspect.getsourcelines`` after importing it; a re-exported object links to
-   the module that defines it, an attribute without source of its own to its class or module).
+   line of the object in the listing (``inspect.getsourcelines`` after importing it; a re-exported
+   object links to the module that defines it, an attribute without source of its own to its class or
+   module). The object's API entry is on the same page, above the listing.
    Code blocks (``<pre>``) and inline code already inside a link are left alone.
 3. **Stale names.** A name that does not resolve (a typo, a renamed or moved module or function) is a
    warning naming the page and the name, so ``mkdocs build --strict`` fails.
@@ -154,7 +158,8 @@ def _summary(source: Path) -> str:
 
 def _index_markdown(modules: dict[str, Path]) -> str:
     rows = "\n".join(f"| `{name}` | {_summary(path)} |" for name, path in modules.items())
-    return (f"# Code\n\nThe source of the `{PKG}` package, one page per module, with line numbers. Wherever "
+    return (f"# Code\n\nThe `{PKG}` package, one page per module: its API, from the docstrings, then its source "
+            f"with line numbers. Wherever "
             f"a page names a module, class or function of the package in inline code, the name links to its "
             f"first line here.\n\n| Module | Summary |\n| --- | --- |\n{rows}\n")
 
@@ -163,7 +168,8 @@ def _module_markdown(name: str, source: Path, uri: str) -> str:
     parent = name.rpartition(".")[0]
     index = posixpath.relpath(INDEX, posixpath.dirname(uri))
     return (f"---\nsearch:\n  exclude: true\n---\n\n# {name}\n\n`{_shown(source)}`"
-            + (f" in `{parent}`" if parent else "") + f" · [all modules]({index})\n")
+            + (f" in `{parent}`" if parent else "") + f" · [all modules]({index}) · [source](#source)\n\n"
+            + f"::: {name}\n\n## Source\n")  # API reference (mkdocstrings); on_page_content appends the listing
 
 
 def _listing(source: Path) -> str:
