@@ -473,7 +473,7 @@ def test_math_and_diagrams_render_offline_in_chromium(site, tmp_path):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     if not all(a.available() for a in fetch_webassets.ASSETS):
         pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
-    pages = ["", "datasets/"] + [f"{n.page}/" for n in notelib.discover_notes()]
+    pages = ["", "datasets/", "graph/"] + [f"{n.page}/" for n in notelib.discover_notes()]
     code = check_site.main([str(site), *pages, "--out", str(tmp_path), "--no-screenshots"])
     assert code == 0, "see the FAIL lines above"
 
