@@ -147,14 +147,20 @@ def test_cli_commands_on_the_pages_exist():
     assert not missing, f"the docs mention `llmrec-mini {missing}` but `llmrec-mini --help` does not list them"
 
 
+def _load_hook(file: str):
+    """A fresh copy of one of the site's mkdocs hooks (docs/hooks/FILE), imported from its file."""
+    spec = importlib.util.spec_from_file_location(f"{file[:-3]}_hook", DOCS / "hooks" / file)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 # ---------------------------------------------------------------------------------------------
 # The hook's link rewriting, on hand-made cases
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def hook():
-    spec = importlib.util.spec_from_file_location("notes_hook", DOCS / "hooks" / "notes.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _load_hook("notes.py")
     mod._state.update(coming={"tiger.md", "plum/main.md"}, notes={"overview.md": "overview.ipynb"}, smoke=set())
     return mod
 
@@ -250,10 +256,7 @@ def test_hook_run_footer_states_the_stamp(hook):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def code_links():
-    spec = importlib.util.spec_from_file_location("code_links_hook", DOCS / "hooks" / "code_links.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load_hook("code_links.py")
 
 
 @pytest.fixture(scope="module")
@@ -577,10 +580,7 @@ def test_a_chromium_run_that_hangs_is_retried_then_reported(tmp_path):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def backlinks_hook():
-    spec = importlib.util.spec_from_file_location("backlinks_hook", DOCS / "hooks" / "backlinks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load_hook("backlinks.py")
 
 
 # five pages (URLs as mkdocs gives them) and their content's links: external, anchor-only, asset, code-page
