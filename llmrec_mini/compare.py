@@ -35,6 +35,8 @@ import time
 
 import numpy as np
 
+from .models.base import parameter_counts
+
 # Per-model settings for a comparison that trains every generator in minutes on 2 CPU cores: each
 # model's "tiny" preset, with more epochs (and a wider model) where that pays; ``quick=True`` keeps
 # only the preset (seconds per model). The settings of `compare(settings=...)` go on top.
@@ -224,15 +226,6 @@ class _Timed:
         out = self.model.recommend(histories, **kwargs)
         self.per_user.append((time.perf_counter() - t0) / max(1, len(histories)))
         return out
-
-
-def parameter_counts(model) -> tuple[int, int]:
-    """(total, trainable) parameters of the model's torch module; (0, 0) for a model without one."""
-    module = getattr(model, "module", None)
-    if module is None:
-        return 0, 0
-    params = list(module.parameters())
-    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
 def model_bytes(model) -> int:

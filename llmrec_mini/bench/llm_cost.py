@@ -74,11 +74,11 @@ def measure(lm: str, split, catalog, quick: bool = False) -> list[dict]:
     import numpy as np
 
     from .. import llm
+    from ..models.base import parameter_counts
 
     model = build(lm, split, catalog)
     c, tc = model.config, model.train_config
-    params = sum(p.numel() for p in model.module.parameters())
-    trainable = sum(p.numel() for p in model.module.parameters() if p.requires_grad)
+    params, trainable = parameter_counts(model)
     base = {"lm": lm, "params": int(params), "trainable": int(trainable)}
     rng = np.random.default_rng(SEED)
     behaviour, metadata = model.cpt_corpus(split)

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from ..data.sequences import EvalSet, Split, pad_left, training_windows
+from .base import parameter_counts
 from .sasrec import SASRec, SASRecConfig
 from .sasrec import _module as sasrec_module
 
@@ -293,7 +294,7 @@ class AdaptiveSASRec(SASRec):
     def n_parameters(self) -> int:
         """Trainable parameters, the per-user tables included."""
         self.check_fitted()
-        return sum(p.numel() for p in self.module.parameters() if p.requires_grad)
+        return parameter_counts(self)[1]
 
     def examples(self, split):
         """SASRec's windows, each with its user: ``(items, n_trained_targets, user)``."""

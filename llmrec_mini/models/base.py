@@ -37,6 +37,15 @@ FORMAT = 2  # checkpoint format version (config.json "format")
 RUNTIME_SETTINGS = ("progress", "out_dir", "device")  # training settings not stored in checkpoints
 
 
+def parameter_counts(model) -> tuple[int, int]:
+    """(total, trainable) parameters of the model's torch module; (0, 0) for a model without one."""
+    module = getattr(model, "module", None)
+    if module is None:
+        return 0, 0
+    params = list(module.parameters())
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+
+
 class CheckpointError(ValueError):
     """A checkpoint folder that cannot be used: missing, corrupted, another model's, or another dataset's."""
 
