@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 PORT   ?= 8501
 SHARED ?= ../shared/data
 
-.PHONY: setup run test test-fast docs serve-docs check-site bench notes-sync clean
+.PHONY: setup run test test-fast docs site serve-docs check-site bench notes-sync clean
 
 # Create the venv and install the package with all extras. If torch is already installed in the
 # venv (e.g. the CPU wheel CI puts there), pin it so pip never swaps it for another build.
@@ -30,9 +30,13 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not notebook"
 
 docs: setup
-	$(PY) scripts/fetch_webassets.py
-	$(PY) scripts/execute_notes.py
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	$(PY) scripts/build_site.py --no-check
+
+# The complete site from a clean clone: web assets, every note executed at its default size (cached in
+# build/notes: a rerun executes only the notes whose source changed), the strict build of both editions,
+# the browser check; prints each step's wall time and the total (also in build/site-timing.json).
+site: setup
+	$(PY) scripts/build_site.py
 
 check-site: docs
 	$(PY) scripts/check_site.py site

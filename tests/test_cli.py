@@ -118,8 +118,9 @@ def test_bench_quick_json(capsys):
 def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):
     from llmrec_mini.bench import write_results
 
-    page = tmp_path / "reproduction.md"
+    page, ru = tmp_path / "reproduction.md", tmp_path / "reproduction.ru.md"
     page.write_text("intro\n<!-- bench:start demo -->\nold\n<!-- bench:end demo -->\nprose after\n")
+    ru.write_text("вступление\n<!-- bench:start demo -->\nold\n<!-- bench:end demo -->\nтекст после\n")
     row = {"model": "m", "seen items": "excluded", "recall@5": .1, "ndcg@5": .05, "recall@10": .2, "ndcg@10": .08,
            "train_s": 3.0, "epochs": 2, "best_epoch": 1, "params": {"lr": .01},
            "curve": [{"epoch": 0, "loss": 2.0, "score": .05}, {"epoch": 1, "loss": 1.5, "score": .08}]}
@@ -133,6 +134,8 @@ def test_bench_results_replace_only_their_block_and_plot_the_curves(tmp_path):
     assert "Settings (beyond each model's defaults): m: `{\"lr\": 0.01}`" in text
     assert "](bench/demo-curves.svg)" in text and (tmp_path / "bench" / "demo-curves.svg").stat().st_size > 1000
     assert json.loads((tmp_path / "bench" / "demo.json").read_text())["rows"][0]["curve"] == row["curve"]
+    block = text[len("intro\n"): -len("prose after\n")]  # the Russian edition gets the same generated block
+    assert ru.read_text() == "вступление\n" + block + "текст после\n"
 
 
 def test_partial_bench_results_merge_into_the_saved_ones(tmp_path):

@@ -7,11 +7,13 @@ Tests that need the built site are marked ``notebook``: building it executes eve
 from __future__ import annotations
 
 import html.parser
+import json
 import importlib.util
 import inspect
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from functools import lru_cache
@@ -82,7 +84,8 @@ def test_knowledge_base_file_matches_the_page_list():
 
 def test_every_page_source_is_in_the_nav():
     nav = set(_nav_pages(_config()["nav"]))
-    pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "hooks" not in p.parts}
+    pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
+             if "hooks" not in p.parts and not p.name.endswith(".ru.md")}  # translations: tests/test_translations.py
     assert pages - nav == set(), "hand-written pages missing from mkdocs.yml nav"
     for note in notelib.discover_notes():
         assert note.md_path in nav, f"note {note.page} is not in the nav"
@@ -96,11 +99,33 @@ def test_reproduction_markers_pair_up():
     if importlib.util.find_spec("llmrec_mini.bench") is not None:
         from llmrec_mini.bench import BENCHES
 
-        assert set(starts) == set(BENCHES), "one result block per benchmark of llmrec_mini.bench"
+        # one result block per benchmark of llmrec_mini.bench, and the site build's (scripts/build_site.py --record)
+        assert set(starts) == set(BENCHES) | {"site-build"}, "one result block per benchmark of llmrec_mini.bench"
     for name in starts:  # each block is closed before the next opens
         block = re.search(rf"<!-- bench:start {re.escape(name)} -->\n(.*?)<!-- bench:end {re.escape(name)} -->",
                           text, re.S)
         assert block and "bench:start" not in block.group(1)
+
+
+def test_reproduction_states_command_date_time_hardware_and_the_papers_numbers():
+    """Each benchmark that has run states its command, date, wall time and hardware (and its settings,
+    for the model benchmarks), and the papers' numbers saved with it stand in its table beside ours."""
+    text = (DOCS / "reproduction.md").read_text()
+    blocks = dict(re.findall(r"<!-- bench:start (\S+) -->\n(.*?)\n<!-- bench:end", text, re.S))
+    ran = {name: body for name, body in blocks.items() if not re.match(r"\*?Not (run|measured) yet", body)}
+    assert len(ran) >= 7, sorted(ran)
+    for name, body in ran.items():
+        assert re.search(r"^Command: `[^`]+`", body, re.M), f"{name}: no command"
+        assert re.search(r"Date \d{4}-\d{2}-\d{2}", body) and "hardware: " in body, f"{name}: no date or hardware"
+        saved = DOCS / "bench" / f"{name}.json"
+        if saved.is_file():
+            out = json.loads(saved.read_text())
+            assert f"wall time {out['wall_s'] / 60:.1f} min" in body, f"{name}: the wall time is not the saved run's"
+            if "dataset" in out:  # a model benchmark: its settings and the published rows
+                assert "Settings (beyond each model's defaults)" in body, name
+                for row in out.get("published", []):
+                    assert f"| *{row['model']}* |" in body, f"{name}: the paper's row {row['model']!r} is missing"
+    assert "TIGER (TIGER Tab. 1)" in ran["amazon-beauty"]
 
 
 def test_datasets_page_states_the_generator_sizes():
@@ -408,6 +433,58 @@ def test_hub_pages_are_built_or_marked_coming(site):
             assert linked, f"the hub does not link to the built page {page}"
 
 
+def _ids(path: Path) -> list[str]:
+    return re.findall(r'<h[1-6][^>]*\bid="([^"]+)"', path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.notebook
+def test_the_russian_edition_mirrors_the_english_one(site):
+    """Every hand-written page is built in both editions: the Russian one under /ru/ in Russian (lang,
+    nav, headings), with the same heading anchors, and each page's language switcher leads to the same
+    page in the other language; pages without a translation (notes, code) exist in /ru/ too."""
+    hand = [p.relative_to(DOCS).as_posix()[: -len(".md")] for p in sorted(DOCS.rglob("*.ru.md"))]
+    hand = [p[: -len(".ru")] for p in hand]
+    assert {"index", "graph", "getting_started", "datasets", "reproduction", "contributing"} <= set(hand)
+    for page in hand:
+        rel = "" if page == "index" else f"{page}/"
+        en, ru = site / rel / "index.html", site / "ru" / rel / "index.html"
+        assert en.is_file() and ru.is_file(), page
+        en_html, ru_html = en.read_text(encoding="utf-8"), ru.read_text(encoding="utf-8")
+        assert '<html lang="en"' in en_html and '<html lang="ru"' in ru_html, page
+        assert _ids(ru) == _ids(en), f"{page}: the Russian page's heading anchors differ from the English ones"
+        h1 = re.search(r"<h1[^>]*>(.*?)</h1>", ru_html, re.S).group(1)
+        assert re.search(r"[а-яё]", h1, re.I), f"{page}: the Russian page's title is not Russian: {h1!r}"
+        for src, html_text, lang in ((en, en_html, "ru"), (ru, ru_html, "en")):
+            switch = re.findall(rf'<a href="([^"]+)" hreflang="{lang}"', html_text)
+            target = (ru if lang == "ru" else en).resolve()
+            assert any(_resolve(site, src, h) == (target, "") for h in switch), \
+                f"{src.relative_to(site)}: the language switcher does not lead to {target.relative_to(site)}: {switch}"
+    nav = (site / "ru" / "index.html").read_text(encoding="utf-8")
+    for title in ("Граф знаний", "С чего начать", "Наборы данных", "Воспроизведение"):
+        assert f">{title}<" in nav or f"> {title} <" in nav or title in re.sub(r"\s+", " ", nav), title
+    for note in notelib.discover_notes():  # untranslated pages: the English page in the Russian edition's frame
+        assert (site / "ru" / note.page / "index.html").is_file(), note.page
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))  # one, for both
+    assert index["config"]["lang"] == ["en", "ru"], index["config"]
+    locations = {d["location"].split("#")[0] for d in index["docs"]}
+    assert {"", "tiger/", "graph/", "ru/", "ru/graph/", "ru/datasets/"} <= locations, sorted(locations)
+
+
+@pytest.mark.notebook
+def test_search_finds_pages_in_both_editions_in_chromium(site, tmp_path):
+    """Material's search, in a real browser: an English query finds the TIGER page first, a Russian one
+    finds pages of the Russian edition."""
+    if check_site.find_chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    with check_site.serve(site, tmp_path / "http.log") as base:
+        english = check_site.search(check_site.find_chromium(), base, "", "semantic")
+        russian = check_site.search(check_site.find_chromium(), base, "ru/", "семантические")
+    assert english and urlsplit(english[0]["href"]).path == "/tiger/", english[:3]
+    assert english[0]["title"].startswith("TIGER"), english[:3]
+    assert russian and all(urlsplit(r["href"]).path.startswith("/ru/") for r in russian), russian[:5]
+    assert re.search(r"[а-яё]", russian[0]["title"], re.I), russian[:3]
+
+
 @pytest.mark.notebook
 def test_internal_links_and_anchors_resolve(site):
     broken = []
@@ -476,9 +553,48 @@ def test_math_and_diagrams_render_offline_in_chromium(site, tmp_path):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     if not all(a.available() for a in fetch_webassets.ASSETS):
         pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
-    pages = ["", "datasets/", "graph/"] + [f"{n.page}/" for n in notelib.discover_notes()]
+    pages = [p for p in check_site.default_pages() if p not in SCREENSHOT_PAGES]  # those are checked below
     code = check_site.main([str(site), *pages, "--out", str(tmp_path), "--no-screenshots"])
     assert code == 0, "see the FAIL lines above"
+
+
+# page -> what its screenshot must show: visible text, rendered mermaid diagrams, drawn plotly figures
+SCREENSHOT_PAGES = {
+    "": (("LLM-based recommender systems", "Dialogue recommender systems", "Knowledge graph"), 1, 0),
+    "graph/": (("Knowledge graph", "TIGER", "PLUM", "VISTA", "Quasi-linear attention"), 0, 1),
+    "ru/": (("Рекомендательные системы на основе LLM", "Граф знаний", "Русский"), 1, 0),
+}
+
+
+@pytest.mark.notebook
+def test_home_graph_and_russian_home_in_chromium(site, tmp_path):
+    """Screenshots of the home page, the knowledge-graph page and the Russian home page, each checked on
+    what was rendered: the hub's mermaid diagram as SVG, the graph as a drawn plotly figure with a node
+    per knowledge-base page, the Russian edition's own text and navigation."""
+    if check_site.find_chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    if not all(a.available() for a in fetch_webassets.ASSETS):
+        pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
+    server = check_site.serve(site, tmp_path / "http.log")
+    with server as base:
+        reports = {p: check_site.check_page(check_site.find_chromium(), base, site, p, tmp_path, 20000,
+                                            window=(1280, 2400)) for p in SCREENSHOT_PAGES}
+    assert not server.failed_requests(), server.failed_requests()
+    for page, (texts, n_mermaid, n_plotly) in SCREENSHOT_PAGES.items():
+        report = reports[page]
+        assert not report.problems, (page, report.problems)
+        for text in texts:
+            assert text in report.text, f"{page or '/'}: {text!r} not rendered"
+        assert report.facts["mermaid_rendered"] >= n_mermaid and report.facts["plotly_drawn"] >= n_plotly, report.facts
+        png = Path(report.screenshot).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 60_000, (page, len(png))
+        assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (1280, 2400)
+        keep = os.environ.get("LLMREC_SCREENSHOTS")  # e.g. LLMREC_SCREENSHOTS=/tmp/shots to look at them
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(report.screenshot, Path(keep) / f"site-{page.strip('/').replace('/', '_') or 'home'}.png")
+    graph = reports["graph/"].figures
+    assert len(graph) == 1 and graph[0]["width"] >= 600, graph
 
 
 def _site_dir(src_uri: str) -> str:
@@ -545,7 +661,8 @@ def test_tiger_page_shows_its_figures_and_the_cold_start_result_in_chromium(site
     for expected in ("RQ-VAE", "Semantic-ID tree", "Beam search", "Free beam search", "Cold start"):
         assert any(expected.lower() in t.lower() for t in titles), f"no figure titled {expected!r}: {titles}"
     assert any("token" in t.lower() or "vocabulary" in t.lower() for t in titles), titles  # the layout diagram
-    assert all(f["width"] >= 600 for f in report.figures), report.figures  # full content width, not a thumbnail
+    # the content column's width at a 1280-px window (584 px beside the two sidebars), not a thumbnail
+    assert all(f["width"] >= 550 for f in report.figures), report.figures
     # the cold-start sentence is rendered from the run: it names the cold items' count and TIGER's recall
     m = re.search(r"whose next item is one of the (\d+) cold items.*?it reaches Recall@10 = (0\.\d{3})", report.text)
     assert m, "the cold-start result is missing from the rendered page"
@@ -652,6 +769,44 @@ def test_knowledge_graph_has_every_kb_page_and_the_relations(backlinks_hook):
     assert len(labels) == len(nodes)
     assert '<a href="../plum/main/">PLUM</a>' in labels and '<a href="../">Home</a>' in labels
     assert "LUMEN (coming)" in labels
+
+
+def _kb_relation_bullets(kb_text: str) -> list[set[str]]:
+    """The pages each bullet of the knowledge base's "Relations worth drawing" names: by the bold method
+    names of its page tables (**TIGER** -> tiger.md), and the few pages it names in plain words."""
+    names = {}
+    for page, topic in re.findall(r"^\| `([^`]+\.md)` \| (.*?) \|$", kb_text, re.M):
+        for bold in re.findall(r"\*\*([^*]+)\*\*", topic):
+            names[bold] = page
+    plain = {"LinkedIn": "linkedin_large_scale_retrieval.md", "candidate-generation analysis":
+             "llm_candidate_generation_approaches.md", "overview": "overview.md",
+             "dialogue recommenders": "dialogue_recommender_systems.md"}
+    section = kb_text.split("## Relations worth drawing", 1)[1].split("\n## ", 1)[0]
+    bullets = re.findall(r"^- (.*?)(?=^- |\Z)", section, re.M | re.S)
+    return [{p for name, p in (names | plain).items() if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", b, re.I)}
+            for b in bullets]
+
+
+def test_graph_relations_follow_the_knowledge_base(backlinks_hook):
+    """Every relation the knowledge base asks to draw is in the hook's KB_RELATIONS, between the pages
+    its bullet names; and every relation joins two knowledge-base pages."""
+    kb = SHARED / "KNOWLEDGE_BASE.md"
+    if not kb.is_file():
+        pytest.skip(f"{kb} is not here (CI has ../shared beside the clone)")
+    bullets = _kb_relation_bullets(kb.read_text(encoding="utf-8"))
+    assert len(bullets) >= 5 and {"tiger.md", "plum/main.md"} in bullets, bullets
+    related = {frozenset((a, b)) for a, b, _ in backlinks_hook.KB_RELATIONS}
+    for pages in bullets:
+        assert pages, "a relation bullet names no page"
+        for page in pages:
+            others = pages - {page}
+            partners = {p for pair in related if page in pair for p in pair} - {page}
+            assert (partners & others) if others else len(partners) >= 3, (page, pages, partners)
+    assert all(a in notelib.KB_PAGES and b in notelib.KB_PAGES for a, b, _ in backlinks_hook.KB_RELATIONS)
+    # the parser itself, on a made-up section: names found whole, not inside longer words
+    text = ("| `tiger.md` | **TIGER**: x |\n| `plum/main.md` | **PLUM**: y |\n\n## Relations worth drawing\n"
+            "- TIGER -> PLUM.\n- TIGERS are not TIGER-like.\n")
+    assert _kb_relation_bullets(text) == [{"tiger.md", "plum/main.md"}, set()]
 
 
 # ---------------------------------------------------------------------------------------------

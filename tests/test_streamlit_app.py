@@ -342,18 +342,19 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def test_attention_page_in_chromium(cache_dir, tmp_path):
-    """The running app (streamlit run) in headless Chromium: the Attention masks page draws its heatmap."""
+@pytest.fixture(scope="module")
+def playground_server(cache_dir, tmp_path_factory):
+    """The running app (`streamlit run`, as `make run` starts it) on the tiny dataset, for Chromium."""
     sys.path.insert(0, str(APP_DIR.parent / "scripts"))
     import check_site
 
     chromium = check_site.find_chromium()
     if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium): no screenshot of the running page")
+        pytest.skip("Chromium is not installed (apt-get install chromium): no screenshot of the running pages")
     port = check_site._free_port()
     env = {**os.environ, "LLMREC_PLAYGROUND_SIZE": "tiny", "LLMREC_PLAYGROUND_CACHE": str(cache_dir),
            "OMP_NUM_THREADS": "1"}
-    log = tmp_path / "streamlit.log"
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with open(log, "w") as out:
         server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
                                    "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -371,34 +372,62 @@ def test_attention_page_in_chromium(cache_dir, tmp_path):
                 pass
             assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.3)
-        url = f"{base}/attention"  # st.Page(..., url_path="attention")
-        shot = tmp_path / "attention.png"
-        # the DOM and the screenshot of one page load; Chromium's virtual time does not wait for Streamlit's
-        # websocket, so a load that ends before the script has run (the server's first session imports torch
-        # and loads the model) is retried with a longer budget
-        for budget in (30_000, 60_000, 120_000, 120_000):
-            shot.unlink(missing_ok=True)
-            dom = check_site._chromium(chromium, [f"--virtual-time-budget={budget}",
-                                                  "--run-all-compositor-stages-before-draw", "--window-size=1400,3400",
-                                                  f"--screenshot={shot}", "--dump-dom", url], timeout=180,
-                                        attempts=1).stdout
-            figures = check_site.plotly_figures(dom)
-            if len(figures) == 4 and shot.is_file() and shot.stat().st_size > MIN_SCREENSHOT_BYTES:
-                break
-        assert "js-plotly-plot" in dom and "main-svg" in dom, check_site.visible_text(dom)[:1500]
-        assert [f["title"].split(" (")[0] for f in figures] == [
-            "candidate_isolated", "max |Δ output| per position after changing c0", "layer 1, head 1",
-            "FLOPs against history length"], figures
-        heatmap = figures[0]
-        assert heatmap["width"] >= 300 and heatmap["height"] >= 300, heatmap
-        text = check_site.visible_text(dom)
-        assert "Attention masks" in text and "Leakage check" in text and "No leak between candidates" in text
-        assert shot.is_file(), "Chromium wrote no screenshot"
-        assert _png_size(shot) == (1400, 3400)
-        assert shot.stat().st_size > MIN_SCREENSHOT_BYTES, shot.stat().st_size  # the empty app shell is ~20 kB
+        yield check_site, chromium, base
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+# Each playground page in Chromium: its URL (st.Page's url_path), the window, the text it must show, the
+# plotly figures it draws (the start of each title, in order), and how many data frames at least.
+PLAYGROUND_PAGES = {
+    "home": ("", (1400, 2000), ("llmrec-mini playground",), [], 1),
+    "recommendations": ("recommendations", (1400, 3400), ("Recommendations", "Test metrics", "recall@10", "History"), ["SASRec training"], 3),
+    "semantic_ids": ("semantic_ids", (1400, 3400), ("Semantic IDs", "Collisions"),
+                     ["Semantic-ID tree", "Codebook usage", "Item embeddings"], 2),
+    "attention": ("attention", (1400, 3400), ("Attention masks", "Leakage check", "No leak between candidates"),
+                  ["candidate_isolated", "max |Δ output| per position after changing c0", "layer 1, head 1",
+                   "FLOPs against history length"], 0),
+    "chat": ("chat", (1400, 2000), ("Chat", "Settings", "Policy", "Belief state", "Best candidates now"), [], 0),
+}
+
+
+@pytest.mark.parametrize("page", list(PLAYGROUND_PAGES))
+def test_playground_page_in_chromium(playground_server, page, tmp_path):
+    """One page of the running app in headless Chromium: a full-window screenshot, and the rendered
+    elements (plotly SVGs with their titles, data frames, the page's own text), not just a loaded shell."""
+    check_site, chromium, base = playground_server
+    path, (width, height), texts, titles, n_frames = PLAYGROUND_PAGES[page]
+    shot = tmp_path / f"{page}.png"
+    # the DOM and the screenshot of one page load. Chromium's virtual time does not wait for Streamlit's
+    # websocket, so a load that ends before the script has run (the first session imports torch, trains or
+    # loads the models; run alone, this test trains them) is retried, for up to 5 minutes of wall time
+    deadline = time.monotonic() + 300
+    while True:
+        shot.unlink(missing_ok=True)
+        dom = check_site._chromium(chromium, ["--virtual-time-budget=30000", "--run-all-compositor-stages-before-draw",
+                                              f"--window-size={width},{height}", f"--screenshot={shot}",
+                                              "--dump-dom", f"{base}/{path}"], timeout=180, attempts=1).stdout
+        figures = check_site.plotly_figures(dom)
+        text = check_site.visible_text(dom)
+        done = (len(figures) >= len(titles) and all(t in text for t in texts)
+                and dom.count('data-testid="stDataFrame"') >= n_frames)
+        if (done and shot.is_file() and shot.stat().st_size > MIN_SCREENSHOT_BYTES) or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert 'data-testid="stException"' not in dom, text[:2000]
+    for expected in texts:
+        assert expected in text, f"{page}: {expected!r} is not on the rendered page: {text[:1500]}"
+    assert len(figures) == len(titles) and all(f["title"].startswith(t) for f, t in zip(figures, titles)), figures
+    assert all(f["width"] >= 300 and f["height"] >= 250 for f in figures), figures  # drawn, readable
+    assert dom.count('data-testid="stDataFrame"') >= n_frames, f"{page}: fewer than {n_frames} data frames"
+    assert shot.is_file(), "Chromium wrote no screenshot"
+    assert _png_size(shot) == (width, height)
+    assert shot.stat().st_size > MIN_SCREENSHOT_BYTES, shot.stat().st_size  # the empty app shell is ~20 kB
+    keep = os.environ.get("LLMREC_SCREENSHOTS")  # e.g. to look at them: LLMREC_SCREENSHOTS=/tmp/shots
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / f"playground-{page}.png")
 
 
 # ---- the figures of llmrec_mini.viz the pages (and the notes) use -------------------------------------------

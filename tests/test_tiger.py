@@ -259,12 +259,13 @@ def test_trie_decoding_returns_only_valid_distinct_items(seed, n_items, k, exclu
 # ---------------------------------------------------------------- quality: beats popularity on held-out users
 @pytest.mark.slow
 def test_tiger_beats_popularity_on_the_builtin_data():
-    """Default TIGER (MiniLM text embeddings when installed, else hashing; RQ-VAE IDs, 4 epochs) on held-out users."""
+    """Default TIGER (MiniLM text embeddings when installed, else hashing; RQ-VAE IDs, 3 epochs) on held-out
+    users (measured: 2.1x popularity's Recall@10 and NDCG@10 on these 500 users, 2.2x after 4 epochs)."""
     data = make_synthetic("default")
     split = leave_one_out(data)
-    model = get_model("tiger", epochs=4, rqvae_epochs=100, progress=False).fit(split, data.catalog)
-    popularity = evaluate(get_model("popularity").fit(split), split, max_users=1000, progress=False)
-    tiger = evaluate(model, split, max_users=1000, progress=False)  # the same 1,000 test users
+    model = get_model("tiger", epochs=3, rqvae_epochs=100, progress=False).fit(split, data.catalog)
+    popularity = evaluate(get_model("popularity").fit(split), split, max_users=500, progress=False)
+    tiger = evaluate(model, split, max_users=500, progress=False)  # the same 500 test users
     print(pd.concat([popularity, tiger]).T)
     for metric in ("recall@10", "ndcg@10"):
         assert tiger[metric].iloc[0] > 1.5 * popularity[metric].iloc[0], (metric, tiger.T, popularity.T)

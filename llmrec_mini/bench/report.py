@@ -119,20 +119,19 @@ def write_runner_results(out: dict, block: str, new_section: str, docs: Path | N
 
 
 def write_page_block(docs: Path, name: str, block: str, new_section: str | None = None) -> None:
-    """Put ``block`` between the ``bench:start/end name`` markers of docs/reproduction.md. Without
-    markers: append ``new_section`` (a heading and intro) with the marked block, or fail if None."""
-    page = docs / "reproduction.md"
-    if not page.exists():
-        return
-    text = page.read_text()
+    """Put ``block`` between the ``bench:start/end name`` markers of docs/reproduction.md and of each
+    translation of it (``reproduction.ru.md``: the generated block is the same in every edition).
+    Without markers: append ``new_section`` (a heading and intro) with the marked block, or fail if None."""
     pattern = re.compile(rf"(<!-- bench:start {re.escape(name)} -->\n).*?(\n<!-- bench:end {re.escape(name)} -->)", re.S)
-    if pattern.search(text):
-        page.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
-    elif new_section is None:
-        raise ValueError(f"docs/reproduction.md has no bench:start/bench:end markers for {name}")
-    else:
-        page.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n<!-- bench:start {name} -->\n{block}\n"
-                        f"<!-- bench:end {name} -->\n")
+    for page in sorted(docs.glob("reproduction*.md")):
+        text = page.read_text()
+        if pattern.search(text):
+            page.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+        elif new_section is None:
+            raise ValueError(f"docs/{page.name} has no bench:start/bench:end markers for {name}")
+        else:
+            page.write_text(f"{text.rstrip(chr(10))}\n\n{new_section}\n\n<!-- bench:start {name} -->\n{block}\n"
+                            f"<!-- bench:end {name} -->\n")
 
 
 def plot_curves(out: dict, path: Path) -> bool:
