@@ -377,6 +377,108 @@ def reads_size(source: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Translations of a note's prose (the Russian edition)
+# ---------------------------------------------------------------------------------------------
+# ``notebooks/<page>.<locale>.md`` holds the translation of every Markdown cell of the note, each under a
+# header naming the cell and the SHA-1 of the English text it translates; code cells and their outputs
+# are the English run's. The site's edition in that language shows the translated cells; a cell whose
+# English text changed since (another hash) is shown in English until its translation is updated, and
+# tests/test_translations.py fails until then. ``python scripts/translate_note.py PAGE`` writes or
+# updates the file (new and changed cells get the English text to translate).
+TRANSLATION_LOCALES = ("ru",)
+BADGE_TOKEN = "{{ colab_badge }}"  # stands for the note's Colab badge in a translation (it follows the repository)
+_CELL_HEADER = re.compile(r"^<!-- markdown cell (\d+) of (\d+), English sha1 ([0-9a-f]{8}) -->\n", re.M)
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:8]
+
+
+def translation_path(note: Note, locale: str) -> Path:
+    return NOTES_DIR / f"{note.page}.{locale}.md"
+
+
+def _translatable(source: str) -> str:
+    return _BADGE_RX.sub(BADGE_TOKEN, source.strip(), count=1)
+
+
+def markdown_cells(note: Note) -> list[str]:
+    """The note's Markdown cells, in order, as a translation sees them (the badge as `BADGE_TOKEN`)."""
+    return [_translatable(c.source) for c in read_source(note).cells if c.cell_type == "markdown"]
+
+
+def read_translation(path: Path) -> dict[int, tuple[str, str]]:
+    """Cell number (1-based among the Markdown cells) -> (English sha1, translated text)."""
+    text = path.read_text(encoding="utf-8")
+    heads = list(_CELL_HEADER.finditer(text))
+    return {int(h.group(1)): (h.group(3), text[h.end(): heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+                              .strip()) for i, h in enumerate(heads)}
+
+
+def translation_problems(note: Note, locale: str) -> list[str]:
+    """Why the translation is not complete and current (empty when it is)."""
+    path = translation_path(note, locale)
+    if not path.is_file():
+        return [f"{_rel(path)} is missing; run `python scripts/translate_note.py {note.page}` and translate it"]
+    english, cells = markdown_cells(note), read_translation(path)
+    problems = [f"{_rel(path)}: cell {k} is not in the note (it has {len(english)} Markdown cells)"
+                for k in sorted(set(cells) - set(range(1, len(english) + 1)))]
+    for k, source in enumerate(english, 1):
+        if k not in cells:
+            problems.append(f"{_rel(path)}: Markdown cell {k} has no translation")
+        elif cells[k][0] != _sha1(source):
+            problems.append(f"{_rel(path)}: Markdown cell {k} changed in English since it was translated; "
+                            f"run `python scripts/translate_note.py {note.page}` and update it")
+    return problems
+
+
+def translation_skeleton(note: Note, locale: str) -> str:
+    """The translation file with every current cell kept and every new or changed cell in English."""
+    path = translation_path(note, locale)
+    old = read_translation(path) if path.is_file() else {}
+    english = markdown_cells(note)
+    blocks = []
+    for k, source in enumerate(english, 1):
+        sha = _sha1(source)
+        text = old[k][1] if k in old and old[k][0] == sha else source
+        blocks.append(f"<!-- markdown cell {k} of {len(english)}, English sha1 {sha} -->\n{text}\n")
+    return "\n".join(blocks)
+
+
+def localize_executed(note: Note, executed: Path, locale: str, out_dir: Path) -> tuple[Path, list[int]]:
+    """A copy of the executed notebook with its Markdown cells in ``locale`` (outputs unchanged), and
+    the numbers of the cells left in English (no translation, or a stale one)."""
+    import nbformat
+
+    path = translation_path(note, locale)
+    cells = read_translation(path) if path.is_file() else {}
+    nb = nbformat.read(executed, as_version=4)
+    english = [c for c in nb.cells if c.cell_type == "markdown"]
+    kept = []
+    for k, cell in enumerate(english, 1):
+        if k in cells and cells[k][0] == _sha1(_translatable(cell.source)):
+            badge = _BADGE_RX.search(cell.source)
+            cell.source = cells[k][1].replace(BADGE_TOKEN, badge.group(0) if badge else "")
+        else:
+            kept.append(k)
+    out = out_dir / f"{note.page}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(nb)
+    if not out.is_file() or out.read_text(encoding="utf-8") != text:  # unchanged: mkdocs-jupyter's cache still hits
+        out.write_text(text, encoding="utf-8")
+    return out, kept
+
+
+def current_locale(config) -> str:
+    """The edition an mkdocs build is making: ``""`` for the default language, else its locale
+    (mkdocs-static-i18n builds each language in turn with the same plugin object)."""
+    plugin = config.plugins.get("i18n")
+    if plugin is None or plugin.current_language == plugin.default_language:
+        return ""
+    return plugin.current_language
+
+
+# ---------------------------------------------------------------------------------------------
 # Execution
 # ---------------------------------------------------------------------------------------------
 def source_sha256(note: Note) -> str:

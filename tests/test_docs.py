@@ -462,8 +462,16 @@ def test_the_russian_edition_mirrors_the_english_one(site):
     nav = (site / "ru" / "index.html").read_text(encoding="utf-8")
     for title in ("Граф знаний", "С чего начать", "Наборы данных", "Воспроизведение"):
         assert f">{title}<" in nav or f"> {title} <" in nav or title in re.sub(r"\s+", " ", nav), title
-    for note in notelib.discover_notes():  # untranslated pages: the English page in the Russian edition's frame
-        assert (site / "ru" / note.page / "index.html").is_file(), note.page
+    for note in notelib.discover_notes():  # the notes: Russian prose around the English run's outputs
+        en, ru = (site / note.page / "index.html").read_text(encoding="utf-8"), \
+            (site / "ru" / note.page / "index.html").read_text(encoding="utf-8")
+        if notelib.translation_path(note, "ru").is_file():
+            h1 = re.sub(r"<[^>]+>", "", re.search(r"<h1[^>]*>(.*?)</h1>", ru, re.S).group(1))
+            assert re.search(r"[а-яё]", h1, re.I), f"ru/{note.page}: the title is not Russian: {h1!r}"
+        marks = ('class="jp-OutputArea jp-Cell-outputArea"', "Plotly.newPlot(", '<pre class="mermaid">',
+                 'alt="Open in Colab"')
+        for mark in marks:
+            assert ru.count(mark) == en.count(mark), f"ru/{note.page}: {mark} {ru.count(mark)} vs {en.count(mark)}"
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))  # one, for both
     assert index["config"]["lang"] == ["en", "ru"], index["config"]
     locations = {d["location"].split("#")[0] for d in index["docs"]}
@@ -547,12 +555,17 @@ def test_note_pages_serve_the_colab_badge_and_state_their_run(site, built_site):
             assert part in footer, (part, footer)
 
 
-@pytest.mark.notebook
-def test_math_and_diagrams_render_offline_in_chromium(site, tmp_path):
+def _need_chromium_and_web_assets() -> None:
+    """Skip, saying why, where the browser checks cannot run as they would for a reader."""
     if check_site.find_chromium() is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     if not all(a.available() for a in fetch_webassets.ASSETS):
         pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
+
+
+@pytest.mark.notebook
+def test_math_and_diagrams_render_offline_in_chromium(site, tmp_path):
+    _need_chromium_and_web_assets()
     pages = [p for p in check_site.default_pages() if p not in SCREENSHOT_PAGES]  # those are checked below
     code = check_site.main([str(site), *pages, "--out", str(tmp_path), "--no-screenshots"])
     assert code == 0, "see the FAIL lines above"
@@ -571,10 +584,7 @@ def test_home_graph_and_russian_home_in_chromium(site, tmp_path):
     """Screenshots of the home page, the knowledge-graph page and the Russian home page, each checked on
     what was rendered: the hub's mermaid diagram as SVG, the graph as a drawn plotly figure with a node
     per knowledge-base page, the Russian edition's own text and navigation."""
-    if check_site.find_chromium() is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    if not all(a.available() for a in fetch_webassets.ASSETS):
-        pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
+    _need_chromium_and_web_assets()
     server = check_site.serve(site, tmp_path / "http.log")
     with server as base:
         reports = {p: check_site.check_page(check_site.find_chromium(), base, site, p, tmp_path, 20000,
@@ -647,10 +657,7 @@ def test_datasets_page_states_the_shortest_history_the_generator_makes():
 def test_tiger_page_shows_its_figures_and_the_cold_start_result_in_chromium(site, tmp_path):
     """A full-length screenshot of the TIGER page; every figure drawn at a readable size, the ones
     the page teaches with among them, and the cold-start result rendered from the run."""
-    if check_site.find_chromium() is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    if not all(a.available() for a in fetch_webassets.ASSETS):
-        pytest.skip("MathJax/mermaid not fetched (python scripts/fetch_webassets.py): the site would use CDNs")
+    _need_chromium_and_web_assets()
     server = check_site.serve(site, tmp_path / "http.log")
     with server as base:
         report = check_site.check_page(check_site.find_chromium(), base, site, "tiger/", tmp_path, 30000,

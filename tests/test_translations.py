@@ -5,6 +5,7 @@ cannot drift apart silently (a number fixed on one page and not on the other fai
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -101,3 +102,81 @@ def test_the_checks_catch_a_drifted_translation():
     assert code_spans(good.replace("`make site`", "`make docs`")) != code_spans(en)
     assert heading_ids(good.replace("{#size-modes}", "")) != heading_ids(en)  # a Cyrillic heading needs its id
     assert code_spans("a `multi\nline` span") == Counter({"multi line": 1})
+
+
+# ---------------------------------------------------------------------------------------------
+# The notes' prose: notebooks/<page>.ru.md, one block per Markdown cell (scripts/translate_note.py)
+# ---------------------------------------------------------------------------------------------
+sys.path.insert(0, str(DOCS.parent / "scripts"))
+import notelib  # noqa: E402
+
+NOTES = [n.page for n in notelib.discover_notes()]
+_MATH = re.compile(r"\$\$.*?\$\$|(?<![\\$])\$(?!\$)[^$\n]+?\$", re.S)
+
+
+def math(text: str) -> list[str]:
+    return [re.sub(r"\s+", " ", m) for m in _MATH.findall(_prose(text))]
+
+
+@pytest.mark.parametrize("page", NOTES)
+def test_every_note_has_a_current_russian_translation(page):
+    assert notelib.translation_problems(notelib.Note(page), "ru") == []
+
+
+@pytest.mark.parametrize("page", [p for p in NOTES if notelib.translation_path(notelib.Note(p), "ru").is_file()])
+def test_a_note_translation_changes_only_prose(page):
+    note = notelib.Note(page)
+    english = notelib.markdown_cells(note)
+    russian = notelib.read_translation(notelib.translation_path(note, "ru"))
+    cyrillic = latin = 0
+    for k, en in enumerate(english, 1):
+        if k not in russian:
+            continue
+        ru = russian[k][1]
+        where = f"{page}.ru.md, cell {k}"
+        assert links(ru) == links(en), f"{where}: links differ: {links(en)} vs {links(ru)}"
+        assert code_spans(ru) == code_spans(en), (f"{where}: inline code differs: missing {code_spans(en) - code_spans(ru)}"
+                                                  f", extra {code_spans(ru) - code_spans(en)}")
+        assert numbers(ru) == numbers(en), (f"{where}: numbers differ: missing {dict(numbers(en) - numbers(ru))}, "
+                                            f"extra {dict(numbers(ru) - numbers(en))}")
+        assert math(ru) == math(en), f"{where}: formulas differ"
+        plain = lambda blocks: [b for b in blocks if not b.startswith("```mermaid")]  # noqa: E731
+        assert plain(_fences(ru)) == plain(_fences(en)), f"{where}: code blocks differ"
+        assert [h[0] for h in heading_levels(ru)] == [h[0] for h in heading_levels(en)], f"{where}: headings differ"
+        assert (notelib.BADGE_TOKEN in ru) == (notelib.BADGE_TOKEN in en), f"{where}: keep {notelib.BADGE_TOKEN}"
+        prose = re.sub(r"\]\([^)]*\)|<[^>]+>", "", _MATH.sub("", _CODE_SPAN.sub("", _prose(ru))))
+        cyrillic += len(re.findall(r"[а-яё]", prose, re.I))
+        latin += len(re.findall(r"[a-z]", prose, re.I))
+    assert cyrillic > latin, f"{page}.ru.md is mostly not Russian ({cyrillic} Cyrillic vs {latin} Latin letters)"
+
+
+def heading_levels(text: str) -> list[tuple[int, str]]:
+    return [(len(m.group(1)), m.group(2)) for m in _HEADING.finditer(_prose(text))]
+
+
+def test_a_note_translation_follows_its_note(tmp_path, monkeypatch):
+    """The translation machinery on a made-up note: the skeleton, a stale cell, the localized copy."""
+    import nbformat
+
+    monkeypatch.setattr(notelib, "NOTES_DIR", tmp_path)
+    note = notelib.Note("demo")
+    note.py.write_text("# %% [markdown]\n# # Title\n#\n# Recall is 0.5.\n\n# %%\nprint(1)\n\n# %% [markdown]\n"
+                       "# ## Next\n")
+    assert notelib.translation_problems(note, "ru") and not notelib.translation_path(note, "ru").exists()
+    notelib.translation_path(note, "ru").write_text(notelib.translation_skeleton(note, "ru"))
+    assert notelib.translation_problems(note, "ru") == []  # the skeleton holds the English: current, not translated
+    path = notelib.translation_path(note, "ru")
+    path.write_text(path.read_text().replace("# Title", "# Заголовок").replace("Recall is", "Полнота равна"))
+    nb = notelib.read_source(note)
+    executed = tmp_path / "demo.ipynb"
+    nbformat.write(nb, executed)
+    out, kept = notelib.localize_executed(note, executed, "ru", tmp_path / "ru")
+    sources = [c.source for c in nbformat.read(out, as_version=4).cells]
+    assert sources[0] == "# Заголовок\n\nПолнота равна 0.5." and sources[1] == "print(1)" and kept == []
+    note.py.write_text(note.py.read_text().replace("0.5", "0.6"))  # the English changes: cell 1 is stale
+    assert any("cell 1 changed in English" in p for p in notelib.translation_problems(note, "ru"))
+    nbformat.write(notelib.read_source(note), executed)
+    out, kept = notelib.localize_executed(note, executed, "ru", tmp_path / "ru")
+    assert kept == [1] and nbformat.read(out, as_version=4).cells[0].source.startswith("# Title")
+    skeleton = notelib.translation_skeleton(note, "ru")  # keeps the current translation, offers the new English
+    assert "0.6" in skeleton and "## Next" in skeleton

@@ -10,9 +10,13 @@ sorts, so the Russian edition links to its own copy of each (the notes' prose st
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path, PurePosixPath
 
 from mkdocs.plugins import CombinedEvent, event_priority
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import notelib  # noqa: E402
 
 _aside: list = []
 
@@ -21,14 +25,6 @@ def _foreign(file, docs_dir: Path) -> bool:
     if file.generated_by or file.abs_src_path is None:
         return True
     return docs_dir not in Path(file.abs_src_path).resolve().parents
-
-
-def _locale(config) -> str:
-    """The folder of the edition being built: ``""`` for the default language, else its locale."""
-    plugin = config.plugins.get("i18n")
-    if plugin is None or plugin.current_language == plugin.default_language:
-        return ""
-    return plugin.current_language
 
 
 @event_priority(-90)  # after the other hooks and mkdocs-jupyter, before the i18n plugin (-100)
@@ -42,7 +38,7 @@ def _set_aside(files, config):
 
 @event_priority(-110)  # after the i18n plugin
 def _put_back(files, config):
-    locale = _locale(config)
+    locale = notelib.current_locale(config)
     for f in _aside:
         if locale:
             f.dest_path = str(PurePosixPath(locale) / PurePosixPath(f.dest_path))

@@ -117,6 +117,7 @@ def on_files(files, config):
     hub = [p for p in _nav_paths(config.nav) if p.endswith((".md", ".ipynb"))]
     hub = [p[: -len(".ipynb")] + ".md" if p.endswith(".ipynb") else p for p in hub]
     out_dir = notelib.executed_dir()
+    locale = notelib.current_locale(config)  # "" in the English edition
     notes: dict[str, str] = {}  # hub path (x.md) -> site path (x.ipynb) of every rendered note
     smoke, stamps = set(), {}
     for f in list(files):
@@ -130,8 +131,15 @@ def on_files(files, config):
         if problem:
             log.warning(problem)
             continue
+        src_dir = out_dir
+        if locale and notelib.translation_path(note, locale).is_file():  # the note's prose in this edition
+            src_dir = out_dir.with_name(f"{out_dir.name}-{locale}")
+            _, english = notelib.localize_executed(note, exe, locale, src_dir)
+            if english:
+                log.info("note %s: Markdown cells %s stay English in the '%s' edition (translation missing or "
+                         "stale: python scripts/translate_note.py %s)", note.page, english, locale, note.page)
         # a plain File rooted at the executed-notes folder (mkdocs-jupyter's wrapper cannot take File.generated)
-        files.append(File(note.site_path, src_dir=str(out_dir), dest_dir=config.site_dir,
+        files.append(File(note.site_path, src_dir=str(src_dir), dest_dir=config.site_dir,
                           use_directory_urls=config.use_directory_urls))
         notes[note.md_path] = note.site_path
         stamps[note.site_path] = stamp
