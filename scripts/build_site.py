@@ -77,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def record(report: dict) -> None:
     """The measurement on the Reproduction page (both editions), between its ``site-build`` markers."""
-    from llmrec_mini.bench.report import write_runner_results
+    from llmrec_mini.bench.report import header_lines, write_runner_results
 
     hardware = f"{report['cpu_count']}-core CPU ({report['cpu_model']})"
     out = {"benchmark": "site-build", "command": "make site", "date": report["date"], "wall_s": report["total_s"],
            "hardware": hardware, **report}
     rows = "\n".join(f"| {k} | {notelib.duration(v)} |" for k, v in report["steps_s"].items())
-    block = (f"Command: `make site` (from a clean clone; {report['notes_cached']} of {report['notes']} notes cached)  \n"
-             f"Date {report['date']}; hardware: {hardware}.\n\n| step | wall time |\n| --- | --- |\n{rows}\n"
+    block = ("\n".join(header_lines(out)) + f"\n{report['notes_cached']} of {report['notes']} notes were cached "
+             f"(a clean clone has none).\n\n| step | wall time |\n| --- | --- |\n{rows}\n"
              f"| **in all** | **{notelib.duration(report['total_s'])}** |")
     section = ("## The complete site (`make site`)\n\nThe wall time of `make site` from a clean clone: every note "
                "executed at its default size, then the build and the browser check (see "

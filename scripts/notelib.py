@@ -386,6 +386,7 @@ def reads_size(source: str) -> bool:
 # tests/test_translations.py fails until then. ``python scripts/translate_note.py PAGE`` writes or
 # updates the file (new and changed cells get the English text to translate).
 TRANSLATION_LOCALES = ("ru",)
+_FENCE_RX = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
 BADGE_TOKEN = "{{ colab_badge }}"  # stands for the note's Colab badge in a translation (it follows the repository)
 _CELL_HEADER = re.compile(r"^<!-- markdown cell (\d+) of (\d+), English sha1 ([0-9a-f]{8}) -->\n", re.M)
 
@@ -458,7 +459,8 @@ def localize_executed(note: Note, executed: Path, locale: str, out_dir: Path) ->
     for k, cell in enumerate(english, 1):
         if k in cells and cells[k][0] == _sha1(_translatable(cell.source)):
             badge = _BADGE_RX.search(cell.source)
-            cell.source = cells[k][1].replace(BADGE_TOKEN, badge.group(0) if badge else "")
+            text = _english_headings(cells[k][1], cell.source)
+            cell.source = text.replace(BADGE_TOKEN, badge.group(0) if badge else "")
         else:
             kept.append(k)
     out = out_dir / f"{note.page}.ipynb"
@@ -467,6 +469,19 @@ def localize_executed(note: Note, executed: Path, locale: str, out_dir: Path) ->
     if not out.is_file() or out.read_text(encoding="utf-8") != text:  # unchanged: mkdocs-jupyter's cache still hits
         out.write_text(text, encoding="utf-8")
     return out, kept
+
+
+_MD_HEADING = re.compile(r"^#{1,6} .*$", re.M)
+
+
+def _english_headings(translated: str, english: str) -> str:
+    """The translation with its headings in English (the same ones, in order; the tests check it).
+    mkdocs-jupyter derives a heading's anchor from its ASCII letters only, so a Russian heading would
+    get an empty id and the page's table of contents would link nowhere; English headings keep the
+    anchors (and the links into the page) of the English edition."""
+    heads = iter(_MD_HEADING.findall(_FENCE_RX.sub("", english)))
+    parts = re.split(r"(^```.*?^```[ \t]*$)", translated, flags=re.S | re.M)
+    return "".join(p if p.startswith("```") else _MD_HEADING.sub(lambda m: next(heads, m.group(0)), p) for p in parts)
 
 
 def current_locale(config) -> str:
