@@ -217,12 +217,14 @@ def search(chromium: str, base: str, page: str, query: str, timeout: float = 60)
                 script = ("JSON.stringify([...document.querySelectorAll('.md-search-result__item "
                           "a.md-search-result__link')].map(a => ({title: (a.querySelector('h1, h2') || a)"
                           ".textContent.trim(), href: a.getAttribute('href')})))")
+                last = None  # the list is complete when two reads half a second apart agree
                 while True:
                     value = call("Runtime.evaluate", expression=script).get("result", {}).get("value") or "[]"
                     found = json.loads(value)
-                    if found or time.monotonic() > deadline:
+                    if (found and found == last) or time.monotonic() > deadline:
                         return found
-                    time.sleep(0.25)
+                    last = found
+                    time.sleep(0.5)
         finally:
             proc.kill()
             proc.wait(timeout=10)

@@ -491,7 +491,7 @@ def test_search_finds_pages_in_both_editions_in_chromium(site, tmp_path):
     assert english and urlsplit(english[0]["href"]).path == "/tiger/", english[:3]
     assert english[0]["title"].startswith("TIGER"), english[:3]
     assert russian and all(urlsplit(r["href"]).path.startswith("/ru/") for r in russian), russian[:5]
-    assert re.search(r"[а-яё]", russian[0]["title"], re.I), russian[:3]
+    assert any(re.search(r"[а-яё]", r["title"], re.I) for r in russian[:5]), russian[:5]  # note headings are English
 
 
 @pytest.mark.notebook
