@@ -19,8 +19,10 @@ import argparse
 import html
 import html.parser
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -190,9 +192,10 @@ def search(chromium: str, base: str, page: str, query: str, timeout: float = 60)
 
     from websockets.sync.client import connect
 
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:  # Chromium's helpers may linger
         proc = subprocess.Popen([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
         try:
             port_file, deadline = Path(profile) / "DevToolsActivePort", time.monotonic() + timeout
             while not (port_file.is_file() and port_file.read_text().count("\n") >= 1):
@@ -220,13 +223,14 @@ def search(chromium: str, base: str, page: str, query: str, timeout: float = 60)
                 last = None  # the list is complete when two reads half a second apart agree
                 while True:
                     value = call("Runtime.evaluate", expression=script).get("result", {}).get("value") or "[]"
-                    found = json.loads(value)
+                    found = [r for r in json.loads(value)  # not Material's collapsed "more on this page" rows
+                             if r["title"] and r["href"] and not r["href"].endswith("undefined")]
                     if (found and found == last) or time.monotonic() > deadline:
                         return found
                     last = found
                     time.sleep(0.5)
         finally:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # the browser and its helper processes
             proc.wait(timeout=10)
 
 
